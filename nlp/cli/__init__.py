@@ -1,0 +1,1 @@
+"""Command-line interface. Imports the stages it drives; no stage imports it."""

@@ -1,0 +1,3 @@
+from nlp.cli.app import main
+
+main()

@@ -1,0 +1,25 @@
+"""The ``qunshao`` command: one typer app, one module per sub-command family.
+
+Exit codes (../shared/DESIGN.md): 0 success, 2 usage error (typer's own), 1 failure.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from nlp.cli.inspect import inspect_command
+from nlp.cli.model import model_app
+
+app = typer.Typer(
+    name="qunshao",
+    help="群哨: watch Chinese community group chats for ads, negativity, off-topic chatter and conflicts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(model_app, name="model")
+app.command("inspect")(inspect_command)
+
+
+def main() -> None:
+    app()

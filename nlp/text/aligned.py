@@ -1,0 +1,92 @@
+"""Text that remembers where each of its characters came from.
+
+Normalisation and de-obfuscation rewrite a message many times (width, case, 繁->简, ``薇`` -> ``微信``,
+``①③⑧`` -> ``138``). An admin still needs positions in the message *as it was sent*, so every rewrite
+goes through :class:`AlignedText`, which carries for each output character the source span it came
+from. Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedText:
+    """``text`` plus, per character, the ``[starts[i], ends[i])`` span of the original it stands for."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str) -> AlignedText:
+        n = len(text)
+        return cls(text, tuple(range(n)), tuple(range(1, n + 1)))
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map ``text[start:end]`` back to a span of the original string."""
+        if not self.text:
+            return (0, 0)
+        if start >= end:
+            pos = self.starts[start] if start < len(self.starts) else self.ends[-1]
+            return (pos, pos)
+        return (self.starts[start], self.ends[end - 1])
+
+    def map_chars(self, fn: Callable[[str], str]) -> AlignedText:
+        """Replace every character by ``fn(char)`` (possibly empty or several characters)."""
+        out: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        changed = False
+        for ch, s, e in zip(self.text, self.starts, self.ends, strict=True):
+            rep = fn(ch)
+            if rep != ch:
+                changed = True
+            out.append(rep)
+            starts.extend([s] * len(rep))
+            ends.extend([e] * len(rep))
+        if not changed:
+            return self
+        return AlignedText("".join(out), tuple(starts), tuple(ends))
+
+    def sub(self, pattern: re.Pattern[str], repl: Replacement) -> AlignedText:
+        """``re.sub`` that keeps alignment: replacement characters span the whole matched source."""
+        out: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        last = 0
+        changed = False
+        for m in pattern.finditer(self.text):
+            a, b = m.span()
+            if a == b:
+                continue
+            rep = repl(m) if callable(repl) else m.expand(repl)
+            if rep == m.group(0):
+                continue
+            changed = True
+            out.append(self.text[last:a])
+            starts.extend(self.starts[last:a])
+            ends.extend(self.ends[last:a])
+            out.append(rep)
+            starts.extend([self.starts[a]] * len(rep))
+            ends.extend([self.ends[b - 1]] * len(rep))
+            last = b
+        if not changed:
+            return self
+        out.append(self.text[last:])
+        starts.extend(self.starts[last:])
+        ends.extend(self.ends[last:])
+        return AlignedText("".join(out), tuple(starts), tuple(ends))
+
+    def replace_all(self, new_text: str) -> AlignedText:
+        """Swap in a same-length rewrite (e.g. a 1:1 character conversion done in one library call)."""
+        if len(new_text) != len(self.text):
+            raise ValueError("replace_all needs a rewrite of the same length")
+        if new_text == self.text:
+            return self
+        return AlignedText(new_text, self.starts, self.ends)

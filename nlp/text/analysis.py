@@ -1,0 +1,52 @@
+"""The text stage of the pipeline: one call turns a raw message into everything later stages read.
+
+Classifiers, topic models and the conflict monitor all need the same four things: the canonical
+text, the ad-detection view, tokens and signals. Computing them once per message here keeps the
+stages consistent and the hot path in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.text.deobfuscate import deobfuscate_aligned
+from nlp.text.normalize import normalize_aligned
+from nlp.text.segment import Segmenter, default_segmenter
+from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnalysis:
+    """What the text stage knows about one message."""
+
+    raw: str
+    normalized: str
+    deobfuscated: str
+    tokens: tuple[str, ...]
+    signals: tuple[Signal, ...]
+
+    def signals_of(self, *kinds: str) -> tuple[Signal, ...]:
+        return tuple(s for s in self.signals if s.kind in kinds)
+
+    @property
+    def contacts(self) -> tuple[Signal, ...]:
+        """Contact details (links, phones, WeChat/QQ ids and groups): the core evidence of 引流."""
+        return tuple(s for s in self.signals if s.kind in CONTACT_KINDS)
+
+    @property
+    def emoji_count(self) -> int:
+        return sum(len(s.value) for s in self.signals if s.kind == "emoji")
+
+
+def analyze(text: str, segmenter: Segmenter | None = None) -> TextAnalysis:
+    """Normalise, de-obfuscate, segment and extract signals from one message."""
+    normalized = normalize_aligned(text)
+    deobfuscated = deobfuscate_aligned(normalized)
+    seg = segmenter or default_segmenter()
+    return TextAnalysis(
+        raw=text,
+        normalized=normalized.text,
+        deobfuscated=deobfuscated.text,
+        tokens=tuple(seg.cut(normalized.text)),
+        signals=extract_signals(text, normalized, deobfuscated),
+    )

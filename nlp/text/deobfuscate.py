@@ -1,0 +1,97 @@
+"""Undo the tricks advertisers use to slip contact details past keyword filters.
+
+Runs on the *normalised* text (lower case, ASCII digits) and returns a view meant for ad detection
+only: ``加薇❤: abc_123`` -> ``加微信: abc_123``, ``扣扣 一二三四五六七八`` -> ``qq 12345678``,
+``1 3 8-0000-1111`` -> ``13800001111``. It is deliberately aggressive (``一二三四五`` in a counting
+rhyme becomes ``12345`` too), which is harmless because only signal patterns and ad features read it;
+the embedding and negativity features read the plain normalised text.
+
+Imports only :mod:`nlp.text.aligned`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nlp.text.aligned import AlignedText
+
+# Pictographs and symbols used as separators or decorations inside contact details.
+EMOJI_CLASS = (
+    "\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\U0001f000-\U0001faff"
+)
+_SEP_CLASS = rf"\s\-_.·•*~/|\\,、:;'\"{EMOJI_CLASS}"
+
+_CN_DIGITS = {
+    "零": "0", "〇": "0", "洞": "0",
+    "一": "1", "幺": "1", "壹": "1",
+    "二": "2", "贰": "2",
+    "三": "3", "叁": "3",
+    "四": "4", "肆": "4",
+    "五": "5", "伍": "5",
+    "六": "6", "陆": "6",
+    "七": "7", "柒": "7", "拐": "7",
+    "八": "8", "捌": "8",
+    "九": "9", "玖": "9", "勾": "9",
+}  # fmt: skip
+_CN_DIGIT_CLASS = "".join(k for k in _CN_DIGITS if k not in "洞拐勾")
+# A run of digits written in Chinese numerals (optionally mixed with ASCII digits and separators).
+# At least five digit characters and at least two Chinese ones, so 一三八 0000 1111 converts while
+# 三五成群 or 一二 does not.
+_CN_NUMBER_RUN = re.compile(rf"[{_CN_DIGIT_CLASS}\d](?:[{_SEP_CLASS}]{{0,2}}[{_CN_DIGIT_CLASS}\d]){{4,}}")
+
+# Digits broken up by spaces, dashes, dots or emoji: join when the run has at least 7 digits
+# (shorter runs are prices, times and dates, which must not merge into fake phone numbers).
+_SPLIT_DIGITS = re.compile(rf"\d(?:[{_SEP_CLASS}]{{0,3}}\d)+")
+
+_WECHAT_VARIANTS = [
+    # explicit spellings: 微信 written with homophones, pinyin or a heart
+    re.compile(
+        r"(?:微|薇|威|徽|嶶|溦|(?<![a-z])[wv])[❤♥💗💕💖*·.\- ]{0,2}(?:信|芯(?!片)|x(?![a-z_])(?!\d{1,6}(?!\d)))"
+    ),
+    re.compile(r"wei ?xin|we ?chat"),
+    re.compile(r"(?<![a-z])v[❤♥💗💕💖](?![a-z])"),
+    # 加v / +v / ➕薇 / 加威 / 私v: a lone v/w or homophone after an invitation to add
+    re.compile(r"(?:(?<=[加+➕十私找])|(?<=加我)|(?<=私我))[ ]?(?:v|w|薇|威|徽|嶶|溦)(?![a-z信芯])"),
+    # 卫星 ("satellite") is a common stand-in for 微信 before an id
+    re.compile(r"卫星(?=[^\w]{0,3}[a-z0-9][-_a-z0-9]{4,})"),
+    # 薇: abc123 / 薇abc123 / v:abc123 / v abc_123 / v13800001111: a homophone or lone v before an id.
+    # A bare v needs a separator before a letter-led id, so vip888888 or v2ex stay as they are.
+    re.compile(r"(?:薇|徽|嶶|溦)(?=[ :]{0,2}[a-z0-9][-_a-z0-9]{4,})"),
+    re.compile(r"(?<![a-z])v(?=[ :]{1,2}[a-z0-9][-_a-z0-9]{4,}|\d{5,})"),
+]
+_QQ_VARIANTS = [
+    re.compile(r"扣扣|抠抠|蔻蔻|寇寇|企鹅|q ?q"),
+    re.compile(r"(?<![a-z])q(?=[ :]{0,2}[1-9]\d{4,})"),
+]
+_GROUP_VARIANTS = re.compile(r"(?:裙|峮|君羊)(?=[号]?[ :]{0,2}\d{5,})")
+_URL_DOT = re.compile(
+    r"(?<=[a-z0-9])(?: ?(?:点|。|dot|\(\.\)|\[\.\]) ?)(?=(?:com|cn|net|org|top|xyz|vip|cc|me|io)(?![a-z]))"
+)
+_SEP_BETWEEN_CJK = re.compile(r"(?<=[\u4e00-\u9fff])[.·*_\-~|/](?=[\u4e00-\u9fff])")
+
+
+def _cn_number(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if sum(ch in _CN_DIGITS for ch in run) < 2:
+        return run
+    return "".join(_CN_DIGITS.get(ch, ch) for ch in run)
+
+
+def _join_digits(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = "".join(ch for ch in run if ch.isdigit())
+    return digits if len(digits) >= 7 else run
+
+
+def deobfuscate_aligned(normalized: AlignedText) -> AlignedText:
+    """The ad-detection view of already normalised text, still aligned to the original message."""
+    text = normalized
+    text = text.sub(_SEP_BETWEEN_CJK, "")
+    text = text.sub(_CN_NUMBER_RUN, _cn_number)
+    text = text.sub(_SPLIT_DIGITS, _join_digits)
+    for pattern in _WECHAT_VARIANTS:
+        text = text.sub(pattern, "微信")
+    for pattern in _QQ_VARIANTS:
+        text = text.sub(pattern, "qq")
+    text = text.sub(_GROUP_VARIANTS, "群")
+    return text.sub(_URL_DOT, ".")

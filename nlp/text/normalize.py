@@ -1,0 +1,103 @@
+"""Canonical form of a chat message: what every model and every keyword list sees.
+
+Chat text arrives in full-width digits, traditional characters, upper-case ``VX``, zero-width joiners
+and ``哈哈哈哈哈哈哈``. One canonical form keeps the encoder's vocabulary hits high (m3e's vocabulary
+is lower-case; ``VX`` is ``[UNK]``) and lets features and lexicons be written once. Steps, in order:
+
+1. drop zero-width and invisible format characters, emoji variation selectors and keycap marks;
+2. NFKC (full/half width, circled digits ①->1, compatibility ideographs) and case folding;
+   dingbat digits (❶ ➀ ➊), which NFKC leaves alone, become ASCII digits too;
+3. traditional -> simplified Chinese (OpenCC ``t2s``);
+4. whitespace: runs collapse to one space, spaces between two CJK characters are removed
+   (``加 微 信`` -> ``加微信``), ends stripped;
+5. squeeze runs of one repeated non-alphanumeric character to three (``哈哈哈哈哈`` -> ``哈哈哈``).
+   Digits and letters are never squeezed: ``13800000000`` must survive.
+
+Imports only :mod:`nlp.text.aligned` and OpenCC.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+from nlp.text.aligned import AlignedText
+
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufe00-\ufe0f\u20e3]")
+
+_DINGBAT_DIGITS = {}
+for _base in (0x2776, 0x2780, 0x278A):  # ❶..❿, ➀..➉, ➊..➓
+    for _i in range(10):
+        _DINGBAT_DIGITS[chr(_base + _i)] = str(_i + 1)
+for _i, _cp in enumerate(range(0x24EB, 0x24F5)):  # ⓫..⓴
+    _DINGBAT_DIGITS[chr(_cp)] = str(_i + 11)
+_DINGBAT_DIGITS["⓿"] = "0"
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WS_RUN = re.compile(r"\s+")
+_SPACED_OUT_CJK = re.compile(rf"(?<![{_CJK}])[{_CJK}](?: [{_CJK}]){{2,}}(?![{_CJK}])")
+_REPEAT_RUN = re.compile(r"([^\da-z\s零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖])\1{3,}")
+
+_opencc_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified with OpenCC (phrase-aware, so 頭髮 -> 头发 and 發展 -> 发展)."""
+    if text.isascii():
+        return text
+    converter = _t2s()
+    with _opencc_lock:  # the C++ converter is not documented as thread-safe
+        return converter.convert(text)
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _DINGBAT_DIGITS:
+        return _DINGBAT_DIGITS[ch]
+    if ch.isascii():
+        return ch.lower()
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+def _to_simplified_aligned(text: AlignedText) -> AlignedText:
+    converted = to_simplified(text.text)
+    if len(converted) == len(text.text):
+        return text.replace_all(converted)
+    # A phrase mapping changed the length (rare for t2s): fall back to per-character conversion,
+    # which always keeps alignment and is right for almost every character.
+    return text.map_chars(to_simplified)
+
+
+def normalize_aligned(text: str) -> AlignedText:
+    """The canonical form with alignment to ``text`` (see module docstring for the steps)."""
+    aligned = AlignedText.of(text)
+    aligned = aligned.sub(_INVISIBLE, "")
+    if not (aligned.text.isascii() and aligned.text.islower()):
+        aligned = aligned.map_chars(_fold_char)
+    aligned = _to_simplified_aligned(aligned)
+    aligned = aligned.sub(_WS_RUN, " ")
+    aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
+    aligned = _strip(aligned)
+    return aligned.sub(_REPEAT_RUN, lambda m: m.group(1) * 3)
+
+
+def normalize(text: str) -> str:
+    """The canonical form of ``text`` as a plain string."""
+    return normalize_aligned(text).text
+
+
+def _strip(aligned: AlignedText) -> AlignedText:
+    text = aligned.text
+    left = len(text) - len(text.lstrip())
+    right = len(text.rstrip())
+    if left == 0 and right == len(text):
+        return aligned
+    return AlignedText(text[left:right], aligned.starts[left:right], aligned.ends[left:right])

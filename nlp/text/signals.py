@@ -1,0 +1,146 @@
+"""Structured evidence found in a message: contact details, links, money, mentions, emoji, repetition.
+
+Signals feed the classifiers as features and the reasons an admin reads (``含微信号 abc_123
+（已还原混淆写法）``), so each carries its span in the message *as sent* and whether it was only visible
+after de-obfuscation. Contact patterns run on the de-obfuscated view; emoji on the plain
+normalised text; mentions and repetition on the raw text (normalisation squeezes it away).
+
+Imports only :mod:`nlp.text.aligned` and :mod:`nlp.text.deobfuscate`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from nlp.text.aligned import AlignedText
+from nlp.text.deobfuscate import EMOJI_CLASS
+
+SignalKind = Literal[
+    "url", "phone", "wechat", "qq", "qq_group", "contact_cue", "money", "mention", "emoji", "repetition"
+]
+CONTACT_KINDS: frozenset[str] = frozenset({"url", "phone", "wechat", "qq", "qq_group"})
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One piece of evidence. ``start``/``end`` index the original message; ``text`` is that slice."""
+
+    kind: SignalKind
+    value: str
+    start: int
+    end: int
+    text: str
+    obfuscated: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "obfuscated": self.obfuscated,
+        }
+
+
+_ID_END = r"(?![-_a-z0-9])"
+# Between a platform word and the id: 号/id, filler verbs, punctuation, spaces, hearts and other emoji.
+_ASSIGN = r"(?:号|id)?(?:是|为|搜一搜|搜|加|[^\w]){0,5}"
+
+# (kind, pattern, group holding the value); run on the de-obfuscated view.
+_CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
+    (
+        "url",
+        re.compile(
+            r"(?:https?://|www\.)[^\s<>\"'，。！？、（）()]+"
+            r"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|vip|cc|co|info|me|io|ai|app|tv|club|shop|site|link|ly)"
+            r"(?![a-z])(?:/[^\s<>\"'，。！？、]*)?"
+        ),
+        0,
+    ),
+    ("phone", re.compile(r"(?<![\d*x])(?:\+?86)?(1[3-9]\d(?:\d{4}|[x*]{4})\d{4})(?![\d*x])"), 1),
+    ("wechat", re.compile(rf"微信{_ASSIGN}([a-z][-_a-z0-9]{{5,19}}|\d{{5,12}}){_ID_END}"), 1),
+    ("wechat", re.compile(rf"(wxid_[a-z0-9]{{4,}}){_ID_END}"), 1),
+    ("qq", re.compile(rf"qq{_ASSIGN}([1-9]\d{{4,11}})(?!\d)"), 1),
+    ("qq_group", re.compile(rf"(?:qq)?群{_ASSIGN}([1-9]\d{{5,11}})(?!\d)"), 1),
+    (
+        "contact_cue",
+        re.compile(
+            r"(?:加|添加|\+)(?:我|一下)?(?:微信|qq|好友|群)|私(?:聊|信|我|戳)|扫码|扫一扫|进群|拉你进群"
+            r"|点击链接|戳链接|链接在|(?:看|点|进|点我|看我)主页|主页有"
+        ),
+        0,
+    ),
+    (
+        "money",
+        re.compile(
+            r"(?:[¥$]|rmb|人民币) ?\d+(?:\.\d+)?(?:万|w|k|千)?"
+            r"|\d+(?:\.\d+)? ?(?:万|w|k|千|百)?(?:元|块|rmb|美元|美金)"
+            r"|(?:日|月|周|天|年)(?:入|赚|收入|结|薪|收益)(?:过|超|破|上)?"
+            r" ?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两几]+) ?(?:万|w|k|千|百|元|块)?\+?"
+            r"|[一二三四五六七八九十百千万两几]+(?:元|块钱)"
+        ),
+        0,
+    ),
+]
+_MENTION = re.compile(r"@([^\s@,，:：!?。！？]{1,20})")
+_EMOJI_RUN = re.compile(rf"[{EMOJI_CLASS}]+")
+# A unit of 1-4 characters repeated: one character 4+ times, or a longer unit 3+ times.
+_REPETITION = re.compile(r"(.)\1{3,}|(.{2,4}?)\2{2,}")
+
+
+_LAYOUT = re.compile(r"[\s\-]")
+
+
+def _squash(text: str) -> str:
+    """Drop spaces and hyphens: ``138-0000-1111`` is ordinary layout, not an evasion."""
+    return _LAYOUT.sub("", text)
+
+
+def _plain(raw: str) -> str:
+    """How the span reads to a keyword filter that only folds case and Chinese punctuation (：，)."""
+    folded = (
+        unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" and not ch.isalnum() else ch for ch in raw
+    )
+    return _squash("".join(folded).casefold())
+
+
+def _is_layout_noise(unit: str) -> bool:
+    return any(ch.isdigit() or ch.isspace() or unicodedata.category(ch)[0] in "MC" for ch in unit)
+
+
+def _span_signal(kind: SignalKind, value: str, view: AlignedText, start: int, end: int, original: str) -> Signal:
+    src_start, src_end = view.source_span(start, end)
+    raw = original[src_start:src_end]
+    if kind == "url":  # link paths are case-sensitive (t.cn/A6xYz): report them as sent
+        value = raw
+    obfuscated = _plain(raw) != _squash(view.text[start:end])
+    return Signal(kind, value, src_start, src_end, raw, obfuscated)
+
+
+def extract_signals(original: str, normalized: AlignedText, deobfuscated: AlignedText) -> tuple[Signal, ...]:
+    """All signals of one message, ordered by position in ``original``."""
+    found: list[Signal] = []
+    seen: set[tuple[str, int, int]] = set()
+    deob = deobfuscated.text
+    for kind, pattern, group in _CONTACT_PATTERNS:
+        for m in pattern.finditer(deob):
+            signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
+            key = (kind, signal.start, signal.end)
+            if key not in seen:
+                seen.add(key)
+                found.append(signal)
+    for m in _MENTION.finditer(original):  # raw text: QQ/WeChat end a mention with a (special) space
+        found.append(Signal("mention", m.group(1), m.start(), m.end(), m.group(0)))
+    for m in _EMOJI_RUN.finditer(normalized.text):
+        found.append(_span_signal("emoji", m.group(0), normalized, m.start(), m.end(), original))
+    for m in _REPETITION.finditer(original):
+        unit = m.group(1) or m.group(2)
+        if _is_layout_noise(unit):
+            continue
+        found.append(Signal("repetition", unit, m.start(), m.end(), m.group(0)))
+    found.sort(key=lambda s: (s.start, s.end, s.kind))
+    return tuple(found)

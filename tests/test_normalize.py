@@ -1,0 +1,67 @@
+"""Canonical text: width, case, 繁->简, invisible characters, spacing and repetition."""
+
+import threading
+
+import pytest
+
+from nlp.text import normalize, normalize_aligned, to_simplified
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ＰＰＴ模板１２３", "ppt模板123"),  # full-width letters and digits
+        ("请问ＷＰＳ怎么插入视频？", "请问wps怎么插入视频?"),
+        ("加\u200b微\u200c信\u200d", "加微信"),  # zero-width joiners inserted to dodge filters
+        ("\ufeff收到", "收到"),
+        ("❤️好看", "❤好看"),  # emoji variation selector dropped
+        ("①②③", "123"),
+        ("❶❷❸ ➀➁", "123 12"),
+        ("  好的   谢谢  ", "好的 谢谢"),
+        ("加 微 信 领 红 包", "加微信领红包"),
+        ("@小鹿 明天见", "@小鹿 明天见"),  # a word-level space survives
+        ("哈哈哈哈哈哈哈哈", "哈哈哈"),
+        ("！！！！！", "!!!"),
+        ("13800000000", "13800000000"),  # digits are never squeezed
+        ("一三八零零零零一一一一", "一三八零零零零一一一一"),  # nor Chinese numerals
+        ("我們在討論頭髮與發展", "我们在讨论头发与发展"),
+        ("這個軟體羣組裡說話", "这个软体群组里说话"),
+        ("VX", "vx"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_traditional_phrases_convert_by_context() -> None:
+    # 發 -> 发 in both 頭髮 and 發展: phrase-aware conversion, not a single-character table
+    assert to_simplified("理髮店的發展") == "理发店的发展"
+
+
+def test_simplified_text_is_unchanged() -> None:
+    text = "今天的作业是把第三课的案例页重新排一遍"
+    assert normalize(text) == text
+
+
+def test_alignment_points_back_to_the_original() -> None:
+    raw = "请加\u200bＶＸ：ａｂｃ"
+    aligned = normalize_aligned(raw)
+    assert aligned.text == "请加vx:abc"
+    start, end = aligned.source_span(aligned.text.index("vx"), aligned.text.index("vx") + 2)
+    assert raw[start:end] == "ＶＸ"
+
+
+def test_normalize_is_thread_safe() -> None:
+    texts = ["這個軟體很好用", "ＰＰＴ模板", "哈哈哈哈哈哈"] * 200
+    expected = [normalize(t) for t in texts]
+    results: list[list[str]] = []
+
+    def work() -> None:
+        results.append([normalize(t) for t in texts])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)

@@ -1,0 +1,110 @@
+"""Obfuscated contact details, the way advertisers write them in Chinese group chats.
+
+Each case: the message, the signal kind that must be found, its value after de-obfuscation, and
+whether the signal must be marked as obfuscated (so the admin's reason says 已还原混淆写法).
+"""
+
+import pytest
+
+from nlp.text import analyze
+
+CASES = [
+    # WeChat written with homophones, letters, hearts and full width
+    ("加薇❤: abc_123", "wechat", "abc_123", True),
+    ("V信 ①③⑧ 0000 1111", "wechat", "13800001111", True),
+    ("VX：abcd_1234", "wechat", "abcd_1234", True),
+    ("加VX：Abc_123 领资料", "wechat", "abc_123", True),
+    ("vx13800001111 随时联系", "wechat", "13800001111", True),
+    ("薇♥信号 hello_2024", "wechat", "hello_2024", True),
+    ("威信：ab12345", "wechat", "ab12345", True),
+    ("微❤信 abc_123", "wechat", "abc_123", True),
+    ("加v abc_1234", "wechat", "abc_1234", True),
+    ("wei xin: zhang_san88", "wechat", "zhang_san88", True),
+    ("➕V：mm520888", "wechat", "mm520888", True),
+    ("＋V：ｗｘ８８６６", "wechat", "wx8866", True),
+    ("有意者加卫星：zx-9527", "wechat", "zx-9527", True),
+    ("wx：LiLi_2023 备注来意", "wechat", "lili_2023", True),
+    ("加ＶＸ：ａｂｃ１２３４", "wechat", "abc1234", True),
+    ("私我v13812345678", "wechat", "13812345678", True),
+    ("微信搜一搜：abc_shop88", "wechat", "abc_shop88", False),
+    ("加我微信 xiaomei_520 免费领取", "wechat", "xiaomei_520", False),
+    ("wxid_k2j4h5g6 拉你进群", "wechat", "wxid_k2j4h5g6", False),
+    ("徽信 yoga_liu2024 团购更优惠", "wechat", "yoga_liu2024", True),
+    ("V 信：ｑｗｅｒ_７７８８", "wechat", "qwer_7788", True),
+    ("嶶信号：money_2026", "wechat", "money_2026", True),
+    # phone numbers split, circled, in Chinese numerals, with keycaps
+    ("联系电话：138-0000-1111", "phone", "13800001111", False),
+    ("一三八零零零零一一一一", "phone", "13800001111", True),
+    ("❶❸❽❷❷❷❷❸❸❸❸", "phone", "13822223333", True),
+    ("1⃣3⃣8⃣0⃣0⃣0⃣0⃣1⃣1⃣1⃣1⃣", "phone", "13800001111", True),
+    ("幺三九 幺二三四 五六七八", "phone", "13912345678", True),
+    ("电话 1 3 9 · 1 2 3 4 · 5 6 7 8", "phone", "13912345678", True),
+    ("壹叁捌 零零零零 壹壹壹壹", "phone", "13800001111", True),
+    ("打 138🌸0000🌸1111 咨询", "phone", "13800001111", True),
+    ("+86 13912345678", "phone", "13912345678", False),
+    # QQ numbers and groups
+    ("扣扣 一二三四五六七八", "qq", "12345678", True),
+    ("扣扣：⑨⑧⑦⑥⑤④③②①", "qq", "987654321", True),
+    ("企鹅号 1 2 3 4 5 6 7 8", "qq", "12345678", True),
+    ("q:12345678", "qq", "12345678", True),
+    ("QQ：２３４５６７８９", "qq", "23456789", True),
+    ("抠抠 876543210", "qq", "876543210", True),
+    ("裙号 123456789", "qq_group", "123456789", True),
+    ("领资料加群：987654321", "qq_group", "987654321", False),
+    ("加qq群 654321987", "qq_group", "654321987", False),
+    # links, plain and disguised
+    ("点击 abc点com 领取", "url", "abc点com", True),
+    ("详情戳链接 https://t.cn/A6xYz", "url", "https://t.cn/A6xYz", False),
+    ("打开 bit.ly/3abcDEF 抢券", "url", "bit.ly/3abcDEF", False),
+    ("官网 www．ppt-master．com", "url", "www．ppt-master．com", False),  # full-width dots: ordinary IME typing
+    ("ppt-master dot com 限时免费", "url", "ppt-master dot com", True),
+    # money bait
+    ("日赚500+，宝妈可做", "money", "日赚500+", False),
+    ("月入过万不是梦", "money", "月入过万", False),
+    ("¥299 包报名", "money", "¥299", False),
+    ("佣金30元一单", "money", "30元", False),
+]
+
+
+@pytest.mark.parametrize(("message", "kind", "value", "obfuscated"), CASES, ids=[c[0] for c in CASES])
+def test_obfuscated_contact_is_recovered(message: str, kind: str, value: str, obfuscated: bool) -> None:
+    signals = analyze(message).signals_of(kind)
+    assert [s.value for s in signals] == [value], analyze(message)
+    assert signals[0].obfuscated is obfuscated
+    # the span points into the message as sent, so a reason can quote it
+    assert message[signals[0].start : signals[0].end] == signals[0].text
+
+
+def test_case_count_covers_the_brief() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "今天2026-03-02 19:30开会",
+        "v2ex上看到的帖子",
+        "vip888888会员到期了",
+        "三五成群地去跑步",
+        "这个模板一二三页都不错",
+        "价格是1299.00，比上次便宜",
+        "第3课第12页",
+        "微信群里说过了",
+        "我们qq群人太多了",
+        "威信很高的老师",
+    ],
+)
+def test_ordinary_text_has_no_contact_signal(message: str) -> None:
+    assert analyze(message).contacts == ()
+
+
+def test_contact_cue_without_id_is_still_reported() -> None:
+    kinds = [s.kind for s in analyze("想了解的加我微信，拉你进群").signals]
+    assert kinds.count("contact_cue") == 2
+
+
+def test_obfuscated_span_maps_back_to_original_text() -> None:
+    message = "优惠多多，加薇❤：ppt_vip888 备注模板"
+    (signal,) = analyze(message).signals_of("wechat")
+    assert signal.text == "薇❤：ppt_vip888"
+    assert message.index("薇") == signal.start
