@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install fetch demo test lint bench clean
+.PHONY: install fetch demo test lint bench model eval clean
+SHARED ?= ../shared/data
 
 # torch first and pinned: the CPU build of 2.13.0 lies on disk; an unpinned torch pulls a CUDA build.
 $(STAMP): pyproject.toml
@@ -22,7 +23,8 @@ fetch: install
 	$(VENV)/bin/qunshao model fetch
 
 demo: fetch
-	$(VENV)/bin/qunshao inspect data/sample_chat.jsonl -o out/sample_inspected.jsonl
+	$(VENV)/bin/qunshao inspect data/sample_chat.jsonl -o out/sample_inspected.jsonl --show 8
+	$(VENV)/bin/qunshao score data/sample_chat.jsonl --groups data/sample_groups.yaml -o out/sample_scored.jsonl --show 25
 
 test: fetch
 	$(PY) -m pytest -q
@@ -30,6 +32,15 @@ test: fetch
 lint: install
 	$(VENV)/bin/ruff check nlp tests scripts
 	$(VENV)/bin/ruff format --check nlp tests scripts
+
+# Rebuild the shipped classifiers from data/labelled + the public train sets (a few minutes on 2 cores).
+model: fetch
+	$(VENV)/bin/qunshao train --public-data $(SHARED)/train -o models/default
+	$(VENV)/bin/qunshao train --public-data $(SHARED)/train --encoder none -o models/encoder-free
+
+# Measure the shipped classifiers on public data they never trained on -> docs/eval.md
+eval: fetch
+	$(PY) scripts/evaluate.py --shared $(SHARED) --output docs/eval.md
 
 bench: fetch
 	$(PY) scripts/bench_encoder.py --output docs/benchmarks.md

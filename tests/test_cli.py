@@ -52,3 +52,51 @@ def test_model_info_lists_licence() -> None:
     result = runner.invoke(app, ["model", "info"])
     assert result.exit_code == 0
     assert "m3e-small" in result.output and "不可商用" in result.output
+
+
+def _labelled(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def test_train_eval_and_score_an_operators_own_model(tmp_path: Path) -> None:
+    rows = []
+    for i in range(12):
+        rows += [
+            {"text": f"加微信 shop_{i:04d} 领取优惠券", "labels": ["ad"], "group_topic": "读书会"},
+            {"text": f"你是不是傻{i}，滚出去", "labels": ["negativity"], "group_topic": "读书会"},
+            {"text": f"第{i}章的人物描写很细腻", "labels": [], "group_topic": "读书会"},
+            {"text": f"今晚吃火锅还是烧烤{i}", "ad": 0, "negativity": 0, "offtopic": 1, "group_topic": "读书会"},
+        ]
+    train = _labelled(tmp_path / "train.jsonl", rows)
+    dev = _labelled(tmp_path / "dev.jsonl", rows[::2])
+    model = tmp_path / "model"
+    result = runner.invoke(
+        app, ["train", str(train), "--dev", str(dev), "--no-chat-data", "--encoder", "none", "-o", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((model / "manifest.json").read_text("utf-8"))
+    assert manifest["encoder"] is None and set(manifest["thresholds"]) == {"ad", "negativity", "offtopic"}
+
+    metrics_file = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["eval", str(dev), "--model", str(model), "--json", str(metrics_file)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(metrics_file.read_text("utf-8"))
+    assert metrics["ad"]["f1"] > 0.9 and {"tp", "fp", "fn", "tn", "pr_auc"} <= set(metrics["ad"])
+
+    archive = _labelled(tmp_path / "chat.jsonl", [{"id": "x1", "user": "甲", "text": "加微信 shop_9999 领取优惠券"}])
+    out = tmp_path / "scored.jsonl"
+    result = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert row["id"] == "x1" and row["user"] == "甲"  # input fields kept
+    assert "ad" in row["labels"] and row["suggestion"] in ("review", "block") and row["reasons"]
+    assert set(row["scores"]) == {"ad", "negativity", "offtopic"}
+
+
+def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:
+    train = _labelled(tmp_path / "bad.jsonl", [{"text": "收到", "labels": []}, {"text": "买买买", "labels": ["spam"]}])
+    args = ["train", str(train), "--dev", str(train), "--no-chat-data", "--encoder", "none", "-o", str(tmp_path / "m")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "第 2 行" in result.output and "spam" in result.output

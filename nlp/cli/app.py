@@ -9,6 +9,8 @@ import typer
 
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
+from nlp.cli.score import score_command
+from nlp.cli.train import eval_command, train_command
 
 app = typer.Typer(
     name="qunshao",
@@ -19,6 +21,9 @@ app = typer.Typer(
 )
 app.add_typer(model_app, name="model")
 app.command("inspect")(inspect_command)
+app.command("score")(score_command)
+app.command("train")(train_command)
+app.command("eval")(eval_command)
 
 
 def main() -> None:

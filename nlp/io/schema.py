@@ -49,6 +49,7 @@ class Message:
     reply_to: str | None = None
     group_topic: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    line: int = field(default=0, compare=False)  # 1-based position in its source, for later error messages
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], line: int) -> Message:
@@ -69,6 +70,7 @@ class Message:
             reply_to=_optional_str(record, "reply_to", line),
             group_topic=_optional_str(record, "group_topic", line),
             fields=dict(record),
+            line=line,
         )
 
     def to_record(self) -> dict[str, Any]:

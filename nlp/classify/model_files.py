@@ -1,0 +1,68 @@
+"""A model directory: ``classifier.joblib`` (the fitted heads) and ``manifest.json`` (what it is).
+
+The manifest names the encoder the heads were trained on (never its weights), the labels and
+thresholds, the training data summary and the metrics measured when it was built, so an operator
+can see what a model is without unpickling anything. Loading re-creates the encoder by name.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from nlp.classify.classifier import MessageClassifier
+from nlp.embed import Encoder
+
+CLASSIFIER_FILE = "classifier.joblib"
+MANIFEST_FILE = "manifest.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(clf, directory / CLASSIFIER_FILE, compress=3)
+    manifest = {
+        "format": 1,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "labels": list(clf.labels),
+        "encoder": clf.encoder.model if clf.encoder is not None else None,
+        "thresholds": clf.thresholds_,
+        "block_thresholds": clf.block_thresholds_,
+        "training_rows": clf.n_train_,
+        "params": {"C": clf.C, "embed_weight": clf.embed_weight, "relatedness_weight": clf.relatedness_weight},
+        "versions": {name: version(name) for name in ("scikit-learn", "numpy", "qunshao")},
+    } | (extra or {})
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return directory
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / MANIFEST_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{directory} 不是模型目录：缺少 {MANIFEST_FILE} (not a model directory)")
+    return json.loads(path.read_text("utf-8"))
+
+
+def load_classifier(
+    directory: str | Path = DEFAULT_MODEL_DIR, encoder: Encoder | str | None = "auto"
+) -> MessageClassifier:
+    """Load heads and attach an encoder: ``"auto"`` builds the one named in the manifest; an
+    :class:`Encoder` is used as given (it must be the same model); ``None`` only for encoder-free models."""
+    manifest = read_manifest(directory)
+    clf: MessageClassifier = joblib.load(Path(directory) / CLASSIFIER_FILE)
+    wanted = manifest.get("encoder")
+    if wanted is None:
+        clf.encoder = None
+    elif isinstance(encoder, Encoder):
+        clf.encoder = encoder
+    elif encoder in ("auto", wanted):
+        clf.encoder = Encoder(wanted)
+    else:
+        raise ValueError(f"this model was trained on encoder {wanted!r}; it cannot run with {encoder!r}")
+    return clf

@@ -1,0 +1,71 @@
+"""Short Chinese reasons an admin can act on, for every flagged label.
+
+A score alone does not tell a moderator what to do. Reasons name the evidence: the contact detail
+that fired (``含微信号 abc_123（已还原混淆写法）``), the terms that weighed most in the head's
+decision with their position in the message as sent, or, for off-topic, how far the message is from
+the group's purpose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import murmurhash3_32
+
+from nlp.classify.features import NGRAM_FEATURES
+from nlp.text import Signal, TextAnalysis
+
+_CONTACT_REASON = {
+    "wechat": "含微信号 {value}",
+    "qq": "含QQ号 {value}",
+    "qq_group": "含QQ群号 {value}",
+    "phone": "含电话号码 {value}",
+    "url": "含链接 {value}",
+    "contact_cue": "引流话术「{text}」",
+    "money": "金额诱导「{text}」",
+}
+_TERM_REASON = {"ad": "广告用语", "negativity": "攻击性用语", "offtopic": "闲聊用语"}
+
+
+def _signal_reason(signal: Signal) -> str:
+    reason = _CONTACT_REASON[signal.kind].format(value=signal.value, text=signal.text)
+    return reason + ("（已还原混淆写法）" if signal.obfuscated else "")
+
+
+def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[tuple[str, int]]:
+    """The ``k`` char 2-3-grams of the message with the largest positive head weight, each with its
+    1-based position in the message as sent (0 when only the normalised form contains it)."""
+    text = analysis.deobfuscated
+    scored: dict[str, float] = {}
+    for n in (2, 3):
+        for i in range(len(text) - n + 1):
+            gram = text[i : i + n]
+            if not all(ch.isalnum() for ch in gram):  # no punctuation or spaces inside a quoted term
+                continue
+            weight = float(weights[abs(murmurhash3_32(gram, seed=0)) % NGRAM_FEATURES])
+            if weight > 0:
+                scored[gram] = weight
+    chosen: list[str] = []
+    for gram, _ in sorted(scored.items(), key=lambda item: -item[1]):
+        if any(gram in other or other in gram for other in chosen):
+            continue
+        chosen.append(gram)
+        if len(chosen) == k:
+            break
+    return [(gram, analysis.raw.find(gram) + 1) for gram in chosen]
+
+
+def reasons_for(
+    label: str, analysis: TextAnalysis, weights: np.ndarray, relatedness: np.ndarray | None = None
+) -> list[str]:
+    reasons: list[str] = []
+    if label == "ad":
+        reasons += [_signal_reason(s) for s in analysis.signals if s.kind in _CONTACT_REASON]
+    if label == "offtopic" and relatedness is not None:
+        if relatedness[2] > 0:
+            reasons.append(f"与群主题相关度低（{max(relatedness[0], relatedness[1]):.2f}）")
+        elif relatedness[4] > 0:
+            reasons.append(f"与本群近期话题相关度低（{relatedness[3]:.2f}）")
+    for gram, position in top_terms(analysis, weights):
+        where = f"，第{position}字" if position > 0 else ""
+        reasons.append(f"{_TERM_REASON[label]}「{gram}」{where}")
+    return reasons[:4]

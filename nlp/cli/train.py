@@ -1,0 +1,111 @@
+"""``qunshao train`` and ``qunshao eval``: build a model directory, measure one on labelled data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nlp.classify.model_files import DEFAULT_MODEL_DIR
+from nlp.io import RecordError
+
+err = Console(stderr=True)
+
+
+def train_command(
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labelled JSONL/CSV: text + a `labels` list or one 0/1 column per label."),
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model directory to write.")] = DEFAULT_MODEL_DIR,
+    dev: Annotated[
+        list[Path] | None, typer.Option(help="Labelled dev files for calibration checks and thresholds.")
+    ] = None,
+    public_data: Annotated[
+        Path | None, typer.Option(help="../shared/data/train: adds COLD, SWSR and LCCC to training.")
+    ] = None,
+    chat_data: Annotated[bool, typer.Option(help="Include the team's group-chat data (data/labelled).")] = True,
+    encoder: Annotated[
+        str, typer.Option(help="Encoder name/path, or 'none' for the encoder-free model.")
+    ] = "m3e-small",
+    chat_weight: Annotated[float, typer.Option(help="Weight of all chat rows relative to all public rows.")] = 2.0,
+) -> None:
+    """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
+    from nlp.classify.model_files import save_classifier
+    from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, Recipe, train
+
+    train_files = ([CHAT_TRAIN] if chat_data else []) + list(data or [])
+    dev_files = ([CHAT_DEV] if chat_data else []) + list(dev or [])
+    if not train_files:
+        err.print("[red]没有训练数据[/red] (no training data: give files or keep --chat-data)")
+        raise typer.Exit(2)
+    if not dev_files:
+        err.print("[red]需要 --dev 数据来选择阈值[/red] (thresholds are chosen on dev data)")
+        raise typer.Exit(2)
+    recipe = Recipe(
+        train_files=train_files,
+        dev_files=dev_files,
+        public_data=public_data,
+        encoder=None if encoder == "none" else encoder,
+        chat_weight=chat_weight,
+    )
+    try:
+        clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))
+    except RecordError as exc:
+        err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    save_classifier(clf, output, report)
+    err.print(f"model written to {output}; thresholds {clf.thresholds_}", highlight=False)
+    _print_metrics(report["dev_metrics"]["all"], "dev")
+
+
+def eval_command(
+    data: Annotated[list[Path], typer.Argument(help="Labelled JSONL/CSV files.")],
+    model: Annotated[Path, typer.Option(help="Model directory.")] = DEFAULT_MODEL_DIR,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the metrics here.")] = None,
+) -> None:
+    """Per-label precision, recall, F1, PR-AUC and a confusion summary on labelled data."""
+    from nlp.classify.model_files import load_classifier
+    from nlp.train.datasets import LabelledSet, load_labelled
+    from nlp.train.recipe import label_metrics
+
+    clf = load_classifier(model)
+    labelled = LabelledSet()
+    try:
+        for path in data:
+            labelled = labelled + load_labelled(path)
+    except RecordError as exc:
+        err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    proba = clf.predict_proba(labelled.messages)
+    decided = clf.decide_matrix(proba)
+    metrics = label_metrics(labelled.y, proba, decided)
+    for j, label in enumerate(clf.labels):
+        if label in metrics:
+            known = labelled.y[:, j] != -1
+            pred = decided[known, j]
+            truth = labelled.y[known, j] == 1
+            metrics[label] |= {
+                "tp": int((pred & truth).sum()),
+                "fp": int((pred & ~truth).sum()),
+                "fn": int((~pred & truth).sum()),
+                "tn": int((~pred & ~truth).sum()),
+            }
+    _print_metrics(metrics, ", ".join(p.name for p in data))
+    if json_out:
+        json_out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), "utf-8")
+
+
+def _print_metrics(metrics: dict, title: str) -> None:
+    table = Table(title=f"metrics on {title}")
+    columns = ["n", "positives", "precision", "recall", "f1", "pr_auc", "tp", "fp", "fn", "tn"]
+    table.add_column("label")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for label, row in metrics.items():
+        table.add_row(label, *(str(row.get(c, "")) for c in columns))
+    Console().print(table)

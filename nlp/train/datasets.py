@@ -1,0 +1,151 @@
+"""Labelled data for the classifiers: the team's own chat data and the licence-clean public sets.
+
+Every loader returns a :class:`LabelledSet` whose ``y`` has one column per label with 1 / 0 / -1
+(-1: this source says nothing about that label). Public sets are read from the path given (they
+live in ``../shared/data/train``, outside the repo). ``../shared/data/eval`` is never read here.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nlp.classify.classifier import LABELS, UNKNOWN
+from nlp.io import Message, RecordError
+
+
+@dataclass
+class LabelledSet:
+    messages: list[Message] = field(default_factory=list)
+    y: np.ndarray = field(default_factory=lambda: np.zeros((0, len(LABELS)), dtype=np.int8))
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __add__(self, other: LabelledSet) -> LabelledSet:
+        return LabelledSet(
+            self.messages + other.messages, np.vstack([self.y, other.y]).astype(np.int8), self.sources + other.sources
+        )
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for source in sorted(set(self.sources)):
+            rows = np.array([s == source for s in self.sources])
+            counts = {"rows": int(rows.sum())}
+            for j, label in enumerate(LABELS):
+                counts[f"{label}_pos"] = int((self.y[rows, j] == 1).sum())
+                counts[f"{label}_neg"] = int((self.y[rows, j] == 0).sum())
+            out[source] = counts
+        return out
+
+
+def _row(labels: Sequence[int]) -> np.ndarray:
+    return np.array(labels, dtype=np.int8)
+
+
+def _labels_from_record(record: dict, line: int, labels: Sequence[str]) -> list[int]:
+    if "labels" in record:
+        given = record["labels"]
+        if isinstance(given, str):
+            given = [x.strip() for x in given.replace("，", ",").split(",") if x.strip()]
+        if not isinstance(given, list):
+            raise RecordError(line, '字段 "labels" 必须是标签列表 (must be a list of labels)', "labels")
+        unknown = sorted(set(given) - set(labels))
+        if unknown:
+            raise RecordError(line, f"未知标签 {unknown}，可选 {list(labels)} (unknown labels)", "labels")
+        return [int(label in given) for label in labels]
+    values = []
+    for label in labels:
+        value = record.get(label)
+        if value in (None, ""):
+            values.append(UNKNOWN)
+            continue
+        if str(value) not in ("0", "1"):
+            raise RecordError(line, f'字段 "{label}" 必须是 0 或 1 (got {value!r})', label)
+        values.append(int(value))
+    if all(v == UNKNOWN for v in values):
+        raise RecordError(line, f'缺少标签：需要 "labels" 列表或 {list(labels)} 中的 0/1 列 (no labels)', "labels")
+    return values
+
+
+def load_labelled(path: str | Path, *, strict: bool = True, labels: Sequence[str] = LABELS) -> LabelledSet:
+    """Operator data: JSONL or CSV with ``text`` plus a ``labels`` list or one 0/1 column per label."""
+    from nlp.io import read_messages
+
+    messages, rows, errors = [], [], []
+    for message in read_messages(path, strict=strict, on_error=errors.append):
+        try:
+            rows.append(_labels_from_record(dict(message.fields), message.line, labels))
+        except RecordError as error:
+            error.source = Path(path).name
+            if strict:
+                raise
+            errors.append(error)
+            continue
+        messages.append(message)
+    name = Path(path).stem
+    return LabelledSet(messages, np.array(rows, dtype=np.int8).reshape(-1, len(labels)), [name] * len(messages))
+
+
+def load_cold(folder: str | Path, split: str) -> LabelledSet:
+    """COLD (Apache-2.0): offensive (1) / safe (0); comments, so not ads; says nothing on off-topic."""
+    with open(Path(folder) / f"{split}.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return LabelledSet(
+        [Message(text=r["TEXT"], id=f"cold-{split}-{i}") for i, r in enumerate(rows)],
+        np.array([[0, int(r["label"]), UNKNOWN] for r in rows], dtype=np.int8).reshape(-1, 3),
+        [f"cold_{split}"] * len(rows),
+    )
+
+
+def load_swsr(folder: str | Path, split: str, seed: int = 13) -> LabelledSet:
+    """SWSR (MIT) sexism: a fixed split by Weibo thread (80/10/10, seeded) so threads never straddle."""
+    path = Path(folder) / "SexComment.csv"
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    threads = sorted({r["weibo_id"] for r in rows})
+    random.Random(seed).shuffle(threads)
+    n = len(threads)
+    parts = {"train": set(threads[: int(0.8 * n)]), "dev": set(threads[int(0.8 * n) : int(0.9 * n)])}
+    parts["test"] = set(threads) - parts["train"] - parts["dev"]
+    chosen = [r for r in rows if r["weibo_id"] in parts[split]]
+    return LabelledSet(
+        [Message(text=r["comment_text"], id=f"swsr-{r['index']}") for r in chosen],
+        np.array([[0, int(r["label"]), UNKNOWN] for r in chosen], dtype=np.int8).reshape(-1, 3),
+        [f"swsr_{split}"] * len(chosen),
+    )
+
+
+def load_lccc_chitchat(
+    folder: str | Path, topics: Sequence[tuple[str, str]], n: int, seed: int = 17, file: str = "toy_train.txt"
+) -> LabelledSet:
+    """LCCC (MIT) casual dialogue turns as off-topic chatter in a group whose purpose is one of
+    ``topics`` (group, purpose) picked at random: idle chat is off-topic in any purpose-driven group.
+    Not ads; negativity unknown (casual chat is sometimes rude)."""
+    rng = random.Random(seed)
+    turns: list[str] = []
+    with open(Path(folder) / file, encoding="utf-8") as handle:
+        for line in handle:
+            for turn in line.rstrip("\n").split("\t"):
+                text = turn.replace(" ", "").strip()
+                if 4 <= len(text) <= 60:
+                    turns.append(text)
+    rng.shuffle(turns)
+    chosen = turns[:n]
+    messages = []
+    for i, text in enumerate(chosen):
+        group, topic = rng.choice(list(topics))
+        messages.append(Message(text=text, id=f"lccc-{i}", group=group, group_topic=topic))
+    return LabelledSet(
+        messages, np.array([[0, UNKNOWN, 1]] * len(chosen), dtype=np.int8).reshape(-1, 3), ["lccc"] * len(chosen)
+    )
+
+
+def group_topics(data: LabelledSet) -> list[tuple[str, str]]:
+    return sorted({(m.group, m.group_topic) for m in data.messages if m.group_topic})

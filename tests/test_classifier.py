@@ -1,0 +1,111 @@
+"""MessageClassifier's estimator contract, on a small encoder-free model trained from data/labelled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils import murmurhash3_32
+
+from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
+from nlp.classify.features import NGRAM_FEATURES, ngram_vectorizer
+from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
+from nlp.classify.profile import relatedness
+from nlp.io import Message
+from nlp.train.datasets import load_labelled
+from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, offtopic_views
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_model() -> MessageClassifier:
+    train = offtopic_views(load_labelled(CHAT_TRAIN))
+    dev = load_labelled(CHAT_DEV)
+    clf = MessageClassifier(encoder=None).fit(train.messages, train.y)
+    return clf.tune_thresholds(clf.predict_proba(dev.messages), dev.y)
+
+
+def test_fit_sets_only_trailing_underscore_state() -> None:
+    clf = MessageClassifier(encoder=None, C=2.0)
+    assert not [name for name in vars(clf) if name.endswith("_")]
+    assert clf.C == 2.0
+
+
+def test_predict_proba_shape_and_range(small_model: MessageClassifier) -> None:
+    messages = [Message(text=t, id=str(i)) for i, t in enumerate(["收到", "加薇❤: abc_123 领红包", "你是不是傻"])]
+    proba = small_model.predict_proba(messages)
+    assert proba.shape == (3, len(LABELS))
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert proba[1, 0] > proba[0, 0]  # the obfuscated ad outranks an acknowledgement on the ad head
+
+
+def test_unknown_labels_are_left_out_of_a_head() -> None:
+    texts = ["加微信 abc_123 领资料", "今天天气不错", "你是不是傻", "收到"] * 5
+    messages = [Message(text=t, id=str(i)) for i, t in enumerate(texts)]
+    y = np.array([[1, -1, -1], [0, -1, -1], [0, 1, -1], [0, 0, -1]] * 5)
+    with pytest.raises(ValueError, match="offtopic"):
+        MessageClassifier(encoder=None, calibration_folds=2).fit(messages, y)
+    y[:, 2] = [0, 1, 0, 0] * 5
+    clf = MessageClassifier(encoder=None, calibration_folds=2).fit(messages, y)
+    assert clf.n_train_["negativity"] == {"positive": 5, "negative": 5}  # rows without a verdict left out
+    assert clf.n_train_["ad"] == {"positive": 5, "negative": 15}
+
+
+def test_wrong_label_shape_is_rejected() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        MessageClassifier(encoder=None).fit([Message(text="x", id="1")], np.zeros((1, 2)))
+
+
+def test_thresholds_come_from_dev(small_model: MessageClassifier) -> None:
+    for label in LABELS:
+        assert 0.05 <= small_model.thresholds_[label] <= small_model.block_thresholds_[label] <= 0.95
+
+
+def test_suggestion_from_two_thresholds(small_model: MessageClassifier) -> None:
+    ad = LABELS.index("ad")
+    scores = np.zeros(len(LABELS))
+    assert small_model.suggestion(scores) == "pass"
+    scores[ad] = small_model.thresholds_["ad"]
+    assert small_model.suggestion(scores) in ("review", "block")
+    scores[ad] = 0.999
+    assert small_model.suggestion(scores) == "block"
+    only_offtopic = np.zeros(len(LABELS))
+    only_offtopic[LABELS.index("offtopic")] = 0.999
+    assert small_model.suggestion(only_offtopic) == "review"  # chatter alone never blocks
+
+
+def test_model_directory_round_trip(small_model: MessageClassifier, tmp_path: Path) -> None:
+    save_classifier(small_model, tmp_path / "m", {"note": "test"})
+    manifest = read_manifest(tmp_path / "m")
+    assert manifest["encoder"] is None and manifest["note"] == "test"
+    loaded = load_classifier(tmp_path / "m")
+    messages = [Message(text="兼职刷单日结，私聊", id="1")]
+    np.testing.assert_allclose(loaded.predict_proba(messages), small_model.predict_proba(messages))
+
+
+def test_reason_hashing_matches_the_vectorizer() -> None:
+    row = ngram_vectorizer().transform(["傻逼"])
+    assert abs(murmurhash3_32("傻逼", seed=0)) % NGRAM_FEATURES in set(row.indices)
+
+
+def test_group_relatedness_leaves_the_message_out() -> None:
+    vectors = np.eye(4, dtype=np.float32)[[0, 0, 0, 1]]
+    related = relatedness(GroupProfile(), vectors, lambda texts: np.zeros((len(texts), 4)))
+    # each message is compared with the *others*: for row 0 that is e0 + e0 + e1 -> 2/sqrt(5)
+    assert related[0, 3] == pytest.approx(2 / 5**0.5)
+    assert related[3, 3] == pytest.approx(0.0)  # the odd one out shares nothing with the rest
+    assert (related[:, 4] == 1).all() and (related[:, 2] == 0).all()
+
+
+def test_group_profiles_file(tmp_path: Path) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(
+        "ppt:\n  topic: PPT设计学习群\n  admins: [助教-木木]\n  allowed_domains: [Edu.Example.cn]\nrun: 南山夜跑团\n",
+        "utf-8",
+    )
+    profiles = load_group_profiles(path)
+    assert profiles["ppt"].admins == ["助教-木木"] and profiles["ppt"].allowed_domains == ["edu.example.cn"]
+    assert profiles["run"].topic == "南山夜跑团"
+    assert load_group_profiles(ROOT / "data" / "sample_groups.yaml")["baby-care"].examples

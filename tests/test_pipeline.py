@@ -1,0 +1,123 @@
+"""The shipped models as a bot or the CLI uses them, on messages written for these tests (none of
+them occurs in the training data)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from nlp.classify import GroupProfile
+from nlp.io import Message
+from nlp.pipeline import Pipeline
+
+PPT = "PPT设计学习群：排版、字体、配色与课程作业"
+RUN = "南山夜跑团：跑步训练、路线约跑、装备与伤病交流"
+
+
+@pytest.fixture(scope="session", params=["default", "encoder-free"])
+def pipeline(request, onnx_encoder) -> Pipeline:
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+
+    directory = DEFAULT_MODEL_DIR.parent / request.param
+    encoder = onnx_encoder if request.param == "default" else None
+    return Pipeline(directory, encoder=encoder, learn_groups=False)
+
+
+def _msg(text: str, **kw) -> Message:
+    return Message(text=text, id=kw.pop("id", "t"), **kw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "周末特价清仓，加威❤信 sale_2026 领优惠券",
+        "在家兼职，日结三百，有意者扣扣：①②③④⑤⑥⑦⑧",
+        "低价代购名牌包包，V：bag_shop88，看图私聊",
+        "免费领取全套考研资料，➕薇 kaoyan_free 备注资料",
+        "想赚钱的宝妈看过来，手机操作，日入两百，加我vx",
+    ],
+)
+def test_obfuscated_ads_are_caught(pipeline: Pipeline, text: str) -> None:
+    verdict = pipeline.score_one(_msg(text))
+    assert "ad" in verdict.labels, verdict
+    assert verdict.suggestion in ("review", "block")
+    assert verdict.reasons  # an admin sees why
+
+
+def test_ad_reason_names_the_recovered_contact(pipeline: Pipeline) -> None:
+    verdict = pipeline.score_one(_msg("兼职打字员，日结，私我V：jz_7788"))
+    assert any("jz_7788" in r and "已还原混淆写法" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_reported_insult_is_not_the_reporters_abuse(pipeline: Pipeline) -> None:
+    verdict = pipeline.score_one(_msg("有人骂我sb，管理员管管"))
+    assert "negativity" not in verdict.labels, verdict
+
+
+@pytest.mark.parametrize(
+    "text", ["你是不是脑子有病，天天在群里刷屏", "滚出去，没人想看你发的垃圾", "再逼逼一句我弄死你"]
+)
+def test_direct_abuse_is_negativity(pipeline: Pipeline, text: str) -> None:
+    assert "negativity" in pipeline.score_one(_msg(text)).labels
+
+
+def test_calm_complaint_is_not_negativity(pipeline: Pipeline) -> None:
+    verdict = pipeline.score_one(_msg("这次的课程安排有点赶，希望下次能多留点练习时间"))
+    assert "negativity" not in verdict.labels, verdict
+
+
+def test_operators_official_link_passes_when_the_profile_says_so(pipeline: Pipeline) -> None:
+    text = "第四课报名链接 https://ppt-course.cn/signup ，扫码进群领取课件"
+    stranger = pipeline.score_one(_msg(text, group="ppt", user="路人甲"))
+    assert "ad" in stranger.labels  # the same message from an unknown member looks like 引流
+    pipeline.profiles["ppt"] = GroupProfile(topic=PPT, admins=["助教-木木"], allowed_domains=["ppt-course.cn"])
+    try:
+        for user in ("助教-木木", "路人甲"):  # admin, or a link to the group's own platform
+            verdict = pipeline.score_one(_msg(text, group="ppt", user=user))
+            assert "ad" not in verdict.labels, verdict
+            assert any("按群设置放行" in r for r in verdict.reasons)
+    finally:
+        pipeline.profiles.pop("ppt")
+
+
+def test_per_record_group_topic_is_respected(pipeline: Pipeline) -> None:
+    text = "今晚间歇跑几组？配速按五分半来"
+    in_running, in_ppt = pipeline.score([_msg(text, group_topic=RUN, id="a"), _msg(text, group_topic=PPT, id="b")])
+    assert "offtopic" not in in_running.labels
+    assert in_ppt.scores["offtopic"] > in_running.scores["offtopic"]
+
+
+@pytest.mark.parametrize("text", ["收到", "+1", "好的谢谢"])
+def test_acknowledgements_in_a_discussion_are_not_offtopic(pipeline: Pipeline, text: str) -> None:
+    discussion = [
+        _msg("请问母版里怎么设置默认字体", group_topic=PPT, id="q"),
+        _msg("视图-幻灯片母版，改最上面那张主母版的字体", group_topic=PPT, id="a"),
+        _msg(text, group_topic=PPT, id="ack"),
+    ]
+    assert "offtopic" not in pipeline.score(discussion)[2].labels
+
+
+def test_chatter_unrelated_to_the_purpose_is_offtopic(pipeline: Pipeline) -> None:
+    verdict = pipeline.score_one(_msg("昨晚那部古装剧的结局你们看了吗，太虐了", group_topic=RUN))
+    assert "offtopic" in verdict.labels, verdict
+    assert verdict.suggestion == "review"
+
+
+def test_content_free_checkin_spam_is_offtopic(pipeline: Pipeline) -> None:
+    verdict = pipeline.score_one(_msg("早安打卡☀️", group_topic=PPT))
+    assert "offtopic" in verdict.labels, verdict
+
+
+def test_score_is_thread_safe_and_deterministic(pipeline: Pipeline) -> None:
+    messages = [_msg(t, id=str(i)) for i, t in enumerate(["加微信 abc_1234 领资料", "你是猪吗", "收到", "好的"])]
+    expected = [v.labels for v in pipeline.score(messages)]
+    results: list[list[list[str]]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append([v.labels for v in pipeline.score(messages)])) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 4
