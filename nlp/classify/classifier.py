@@ -56,6 +56,7 @@ class MessageClassifier:
         relatedness_weight: float = 2.0,
         calibration_folds: int = 3,
         block_precision: float = 0.95,
+        min_block_score: float = 0.8,
     ) -> None:
         self.encoder = encoder
         self.labels = tuple(labels)
@@ -64,6 +65,7 @@ class MessageClassifier:
         self.relatedness_weight = relatedness_weight
         self.calibration_folds = calibration_folds
         self.block_precision = block_precision
+        self.min_block_score = min_block_score
 
     # ----------------------------------------------------------------- features
     def _vectorise_texts(self, texts: Sequence[str]) -> np.ndarray | sp.csr_matrix:
@@ -196,17 +198,34 @@ class MessageClassifier:
         return out
 
     def tune_thresholds(
-        self, proba: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+        self,
+        proba: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        priors: Mapping[str, float] | None = None,
     ) -> MessageClassifier:
-        """Per label: the (weighted) F1-best threshold on dev; the block threshold is the lowest one
-        whose dev precision reaches ``block_precision`` (never below the review threshold)."""
+        """Per label: the (weighted) F1-best threshold on dev (the middle of a tie); the block threshold is the lowest one
+        whose dev precision reaches ``block_precision``, never below the review threshold nor below
+        ``min_block_score``: blocking is automatic, so a small dev set with perfect precision at a
+        low score must not make a 0.15 score block.
+
+        ``priors`` ({label: expected share of positives in real chat}) reweights dev so positives
+        make up that share: a dev set that is a quarter ads would otherwise pick thresholds that
+        flag far too much of a real group's chat, where ads are a few percent."""
         grid = np.linspace(0.05, 0.95, 91)
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         for j, label in enumerate(self.labels):
             known = y[:, j] != UNKNOWN
-            truth, scores, w = y[known, j].astype(int), proba[known, j], weights[known]
-            f1s = [f1_score(truth, scores >= t, sample_weight=w, zero_division=0) for t in grid]
-            review = float(grid[int(np.argmax(f1s))])
+            truth, scores, w = y[known, j].astype(int), proba[known, j], weights[known].copy()
+            if priors and label in priors and 0 < truth.sum() < len(truth):
+                prior = priors[label]
+                pos = truth == 1
+                w[pos] *= prior / (1 - prior) * w[~pos].sum() / w[pos].sum()
+            f1s = np.array([f1_score(truth, scores >= t, sample_weight=w, zero_division=0) for t in grid])
+            # Where dev separates a label perfectly, a whole range of thresholds ties: take the middle
+            # of the range, not its lowest edge, so unseen data has margin on both sides.
+            tied = grid[f1s >= f1s.max() - 1e-9]
+            review = float(np.median(tied))
             block = 0.95
             for t in grid[grid >= review]:
                 flagged = scores >= t
@@ -214,7 +233,7 @@ class MessageClassifier:
                     block = float(t)
                     break
             self.thresholds_[label] = round(review, 3)
-            self.block_thresholds_[label] = round(max(block, review), 3)
+            self.block_thresholds_[label] = round(max(block, review, self.min_block_score), 3)
         return self
 
     def suggestion(self, scores: np.ndarray) -> str:

@@ -35,7 +35,13 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
         "thresholds": clf.thresholds_,
         "block_thresholds": clf.block_thresholds_,
         "training_rows": clf.n_train_,
-        "params": {"C": clf.C, "embed_weight": clf.embed_weight, "relatedness_weight": clf.relatedness_weight},
+        "params": {
+            "C": clf.C,
+            "embed_weight": clf.embed_weight,
+            "relatedness_weight": clf.relatedness_weight,
+            "block_precision": clf.block_precision,
+            "min_block_score": clf.min_block_score,
+        },
         "versions": {name: version(name) for name in ("scikit-learn", "numpy", "qunshao")},
     } | (extra or {})
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")

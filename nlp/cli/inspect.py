@@ -16,10 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nlp.cli.output import SkippedRecords, err, rows_table
 from nlp.io import RecordError, open_writer, read_messages
 from nlp.text import TextAnalysis, analyze, default_segmenter
-
-err = Console(stderr=True)
 
 
 def inspect_command(
@@ -31,12 +30,7 @@ def inspect_command(
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
 ) -> None:
     """Normalise, segment and find contact signals in every message; print a short table."""
-    errors: list[RecordError] = []
-
-    def report(error: RecordError) -> None:
-        errors.append(error)
-        err.print(f"[yellow]跳过[/yellow] {error}")
-
+    report = SkippedRecords()
     segmenter = default_segmenter()
     per_group: dict[str, Counter[str]] = defaultdict(Counter)
     # Rows to print: contact details first, then other signals, then a few ordinary messages.
@@ -69,8 +63,8 @@ def inspect_command(
     ordinary = samples[2][: max(show // 3, 1)]
     rows = (samples[0] + samples[1])[: show - len(ordinary)] + ordinary
     _print_tables(rows, per_group)
-    if errors:
-        err.print(f"[yellow]{len(errors)} 条记录有误已跳过 (bad records skipped)[/yellow]")
+    if report.errors:
+        err.print(f"[yellow]{report.summary()}[/yellow]")
 
 
 Row = tuple[str, str, str, str, str]
@@ -91,12 +85,8 @@ def _row(message_id: str, group: str, analysis: TextAnalysis) -> Row:
 
 def _print_tables(rows: list[Row], per_group: dict[str, Counter[str]]) -> None:
     console = Console()
-    table = Table(title="消息样例 (normalised text, jieba tokens, signals)")
-    for column in ("id", "group", "normalised", "tokens", "signals"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    columns = ("id", "group", "normalised", "tokens", "signals")
+    console.print(rows_table("消息样例 (normalised text, jieba tokens, signals)", columns, rows))
     summary = Table(title="按群统计 (per group)")
     summary.add_column("group", no_wrap=True)
     columns = {

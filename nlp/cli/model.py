@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nlp.cli.output import err
 from nlp.embed.default_model import (
     DEFAULT_MODEL,
     ONNX_FILE,
@@ -22,7 +23,6 @@ from nlp.embed.encoder import ResolvedModel, ensure_onnx
 from nlp.home import qunshao_home
 
 model_app = typer.Typer(help="Fetch and inspect the embedding model.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 @model_app.command("fetch")

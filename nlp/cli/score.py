@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
+from nlp.cli.output import SkippedRecords, err, rows_table
 from nlp.io import RecordError, open_writer, read_messages
-
-err = Console(stderr=True)
 
 
 def score_command(
@@ -36,13 +33,7 @@ def score_command(
 
     profiles = load_group_profiles(groups) if groups else None
     pipeline = Pipeline(model, profiles=profiles)
-    skipped = 0
-
-    def report(error: RecordError) -> None:
-        nonlocal skipped
-        skipped += 1
-        err.print(f"[yellow]跳过[/yellow] {error}", highlight=False)
-
+    report = SkippedRecords()
     counts = {"messages": 0, "block": 0, "review": 0}
     flagged: list[tuple[str, str, str, str, str]] = []
     with ExitStack() as stack:
@@ -61,15 +52,11 @@ def score_command(
             err.print(f"[red]错误[/red] {exc}", highlight=False)
             raise typer.Exit(1) from None
     if flagged:
-        table = Table(title="需要处理的消息 (flagged messages)")
-        for column in ("id", "suggestion", "labels", "text", "reasons"):
-            table.add_column(column, overflow="fold")
-        for row in flagged:
-            table.add_row(*row)
-        err.print(table)
+        columns = ("id", "suggestion", "labels", "text", "reasons")
+        err.print(rows_table("需要处理的消息 (flagged messages)", columns, flagged))
     err.print(
         f"scored {counts['messages']} messages: {counts['block']} block, {counts['review']} review"
-        + (f"; {skipped} bad records skipped" if skipped else ""),
+        + (f"; {report.summary()}" if report.errors else ""),
         highlight=False,
     )
 

@@ -11,9 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
+from nlp.cli.output import err
 from nlp.io import RecordError
-
-err = Console(stderr=True)
 
 
 def train_command(
