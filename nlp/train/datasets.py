@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.classify.classifier import LABELS, UNKNOWN
-from nlp.io import Message, RecordError
+from nlp.io import Message, RecordError, read_messages
 
 
 @dataclass
@@ -76,8 +76,6 @@ def _labels_from_record(record: dict, line: int, labels: Sequence[str]) -> list[
 
 def load_labelled(path: str | Path, *, strict: bool = True, labels: Sequence[str] = LABELS) -> LabelledSet:
     """Operator data: JSONL or CSV with ``text`` plus a ``labels`` list or one 0/1 column per label."""
-    from nlp.io import read_messages
-
     messages, rows, errors = [], [], []
     for message in read_messages(path, strict=strict, on_error=errors.append):
         try:
