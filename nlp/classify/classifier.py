@@ -68,11 +68,6 @@ class MessageClassifier:
         self.min_block_score = min_block_score
 
     # ----------------------------------------------------------------- features
-    def _vectorise_texts(self, texts: Sequence[str]) -> np.ndarray | sp.csr_matrix:
-        if self.encoder is not None:
-            return self.encoder.encode(list(texts))
-        return ngram_vectorizer().transform([analyze(t, default_segmenter()).deobfuscated for t in texts])
-
     def features(self, messages: Sequence[Message], profiles: Mapping[str, GroupProfile] | None = None) -> Features:
         segmenter = default_segmenter()
         analyses = [analyze(m.text, segmenter) for m in messages]
@@ -125,8 +120,10 @@ class MessageClassifier:
         return state
 
     def _vectorise_dense(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self._vectorise_texts(texts)
-        return vectors.toarray() if sp.issparse(vectors) else vectors
+        """Purpose texts (a handful per group) in the same space as the messages, dense."""
+        if self.encoder is not None:
+            return self.encoder.encode(list(texts))
+        return ngram_vectorizer().transform([analyze(t, default_segmenter()).deobfuscated for t in texts]).toarray()
 
     def _head_input(self, label: str, feats: Features) -> sp.csr_matrix:
         return feats.offtopic if label == "offtopic" else feats.base

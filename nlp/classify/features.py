@@ -98,8 +98,3 @@ def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
     if not analyses:
         return np.zeros((0, len(SIGNAL_FEATURE_NAMES)), dtype=np.float32)
     return np.vstack([signal_features(a) for a in analyses])
-
-
-def is_acknowledgement(analysis: TextAnalysis) -> bool:
-    """``收到``/``+1``/``好的谢谢``: part of a discussion, never off-topic chatter on its own."""
-    return bool(_ACK.match(analysis.normalized.replace(" ", "")))

@@ -81,19 +81,7 @@ def eval_command(
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     proba = clf.predict_proba(labelled.messages)
-    decided = clf.decide_matrix(proba)
-    metrics = label_metrics(labelled.y, proba, decided)
-    for j, label in enumerate(clf.labels):
-        if label in metrics:
-            known = labelled.y[:, j] != -1
-            pred = decided[known, j]
-            truth = labelled.y[known, j] == 1
-            metrics[label] |= {
-                "tp": int((pred & truth).sum()),
-                "fp": int((pred & ~truth).sum()),
-                "fn": int((~pred & truth).sum()),
-                "tn": int((~pred & ~truth).sum()),
-            }
+    metrics = label_metrics(labelled.y, proba, clf.decide_matrix(proba))
     _print_metrics(metrics, ", ".join(p.name for p in data))
     if json_out:
         json_out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), "utf-8")

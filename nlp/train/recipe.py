@@ -106,8 +106,8 @@ def training_sets(recipe: Recipe) -> tuple[LabelledSet, LabelledSet]:
 
 
 def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 of the model's decisions and PR-AUC of its scores, per label, on rows
-    that know the label."""
+    """Precision, recall, F1 and the confusion counts of the model's decisions, and PR-AUC of its
+    scores, per label, on rows that know the label."""
     out = {}
     for j, label in enumerate(LABELS):
         known = y[:, j] != UNKNOWN
@@ -115,6 +115,7 @@ def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict
             continue
         truth, scores = y[known, j], proba[known, j]
         pred = decided[known, j]
+        positive = truth == 1
         out[label] = {
             "n": int(known.sum()),
             "positives": int(truth.sum()),
@@ -122,6 +123,10 @@ def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict
             "recall": round(float(recall_score(truth, pred, zero_division=0)), 4),
             "f1": round(float(f1_score(truth, pred, zero_division=0)), 4),
             "pr_auc": round(float(average_precision_score(truth, scores)), 4),
+            "tp": int((pred & positive).sum()),
+            "fp": int((pred & ~positive).sum()),
+            "fn": int((~pred & positive).sum()),
+            "tn": int((~pred & ~positive).sum()),
         }
     return out
 
