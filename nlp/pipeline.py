@@ -8,8 +8,10 @@ group has no stated purpose). Nothing below it knows about files or HTTP.
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
+from nlp.classify.classifier import Prepared
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for
@@ -45,10 +48,16 @@ class Pipeline:
         encoder: Encoder | str | None = "auto",
         profiles: Mapping[str, GroupProfile] | None = None,
         learn_groups: bool = True,
+        device: str = "auto",
+        backend: str = "auto",
+        dedup: bool = True,
     ) -> None:
-        self.classifier = model if isinstance(model, MessageClassifier) else load_classifier(model, encoder)
+        self.classifier = (
+            model if isinstance(model, MessageClassifier) else load_classifier(model, encoder, device, backend)
+        )
         self.profiles: dict[str, GroupProfile] = dict(profiles or {})
         self.learn_groups = learn_groups
+        self.dedup = dedup
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
 
@@ -56,12 +65,43 @@ class Pipeline:
         """Verdicts in input order. Thread-safe: group profiles are updated under a lock."""
         if not messages:
             return []
+        return self._finish(self.classifier.prepare(messages, self.dedup))
+
+    def score_stream(self, batches: Iterable[Sequence[Message]]) -> Iterator[tuple[list[Message], list[Verdict]]]:
+        """Score batches as they come, preparing batch k+1 (text analysis, tokenisation) in a worker
+        thread while the model runs on batch k; yields each batch with its verdicts, in order.
+
+        Verdicts are the same as :meth:`score` on each batch, or on all messages at once: nothing a
+        message gets depends on how the stream was cut."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qunshao-prepare") as pool:
+            batches = iter(batches)
+            pending = None
+            while True:
+                batch = next(batches, None)
+                upcoming = pool.submit(self.classifier.prepare, list(batch), self.dedup) if batch else None
+                if pending is not None:
+                    prepared = pending.result()
+                    yield prepared.messages, self._finish(prepared)
+                if upcoming is None:
+                    return
+                pending = upcoming
+
+    def _finish(self, prepared: Prepared) -> list[Verdict]:
         with self._lock:
-            feats = self.classifier.features(messages, self.profiles)
+            feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
             proba = self.classifier.predict_proba_features(feats)
-            if self.learn_groups:
-                self._observe(messages, feats.space)
+        messages = prepared.messages
         return [self._verdict(m, proba[i], feats.analyses[i], feats.related[i]) for i, m in enumerate(messages)]
+
+    def state(self) -> dict[str, GroupProfile]:
+        """What the pipeline has learnt about each group (small, picklable): save it to resume a run
+        or restart a bot where it was."""
+        with self._lock:
+            return copy.deepcopy(self.profiles)
+
+    def restore(self, state: Mapping[str, GroupProfile]) -> None:
+        with self._lock:
+            self.profiles = copy.deepcopy(dict(state))
 
     def _verdict(self, message: Message, scores: np.ndarray, analysis, related: np.ndarray) -> Verdict:
         clf = self.classifier
@@ -92,11 +132,3 @@ class Pipeline:
         if isinstance(message, str):
             message = Message(text=message, id="1")
         return self.score([message])[0]
-
-    def _observe(self, messages: Sequence[Message], space) -> None:
-        rows: dict[str, list[int]] = {}
-        for i, m in enumerate(messages):
-            rows.setdefault(m.group, []).append(i)
-        for group, idx in rows.items():
-            profile = self.profiles.setdefault(group, GroupProfile())
-            profile.observe(space[np.asarray(idx)])

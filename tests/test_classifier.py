@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
@@ -90,13 +91,27 @@ def test_reason_hashing_matches_the_vectorizer() -> None:
     assert abs(murmurhash3_32("傻逼", seed=0)) % NGRAM_FEATURES in set(row.indices)
 
 
-def test_group_relatedness_leaves_the_message_out() -> None:
-    vectors = np.eye(4, dtype=np.float32)[[0, 0, 0, 1]]
-    related = relatedness(GroupProfile(), vectors, lambda texts: np.zeros((len(texts), 4)))
-    # each message is compared with the *others*: for row 0 that is e0 + e0 + e1 -> 2/sqrt(5)
-    assert related[0, 3] == pytest.approx(2 / 5**0.5)
-    assert related[3, 3] == pytest.approx(0.0)  # the odd one out shares nothing with the rest
-    assert (related[:, 4] == 1).all() and (related[:, 2] == 0).all()
+def test_group_centroid_is_causal_and_batch_invariant() -> None:
+    vectors = np.eye(4, dtype=np.float32)[[0, 0, 0, 1, 0]]
+    related = relatedness(None, GroupProfile(min_seen=2), vectors)
+    # rows 0-1 have too little history; row 2 sees the centroid of two e0 rows; row 3 (e1) shares nothing
+    assert (related[:2, 4] == 0).all() and (related[2:, 4] == 1).all()
+    assert related[2, 3] == pytest.approx(1.0) and related[3, 3] == pytest.approx(0.0)
+    assert related[4, 3] == pytest.approx(3 / 10**0.5)  # centroid of e0,e0,e0,e1
+    assert (related[:, 2] == 0).all()  # no purpose given
+    # the same messages one at a time, dense or sparse, give the same answer
+    one_by_one, sparse = GroupProfile(min_seen=2), GroupProfile(min_seen=2)
+    single = np.vstack([relatedness(None, one_by_one, vectors[[i]]) for i in range(5)])
+    np.testing.assert_allclose(single, related, atol=1e-6)
+    np.testing.assert_allclose(relatedness(None, sparse, sp.csr_matrix(vectors)), related, atol=1e-6)
+
+
+def test_group_centroid_follows_the_recent_discussion() -> None:
+    profile = GroupProfile(memory=10)
+    profile.observe(np.eye(2, dtype=np.float32)[[0] * 200])
+    profile.observe(np.eye(2, dtype=np.float32)[[1] * 30])
+    # after 30 messages on a new subject the old one has faded (weight (10/11)^30 ~ 6%)
+    assert profile.relate(np.eye(2, dtype=np.float32)[[1]], learn=False)[0] > 0.99
 
 
 def test_group_profiles_file(tmp_path: Path) -> None:
@@ -109,3 +124,24 @@ def test_group_profiles_file(tmp_path: Path) -> None:
     assert profiles["ppt"].admins == ["助教-木木"] and profiles["ppt"].allowed_domains == ["edu.example.cn"]
     assert profiles["run"].topic == "南山夜跑团"
     assert load_group_profiles(ROOT / "data" / "sample_groups.yaml")["baby-care"].examples
+
+
+def test_fast_ngram_hashing_equals_the_vectorizer() -> None:
+    from nlp.classify.features import hash_ngrams
+
+    texts = ["加微信 abc_1234  领资料", "收到", "", "  ", "A  b\tC", "今晚间歇跑几组？配速按五分半来🏃", "ｗｘ１２３"]
+    fast = hash_ngrams(texts)
+    reference = ngram_vectorizer().transform(texts)
+    assert fast.shape == reference.shape
+    np.testing.assert_allclose(fast.toarray(), reference.toarray(), atol=1e-12)
+
+
+def test_direct_heads_equal_sklearn_predict_proba(small_model) -> None:
+    messages = [
+        Message(text=t, id=str(i)) for i, t in enumerate(["兼职刷单日结，私聊", "你是猪吗", "收到", "今晚跑步吗"])
+    ]
+    feats = small_model.features(messages)
+    direct = small_model.predict_proba_features(feats)
+    for j, label in enumerate(small_model.labels):
+        via_sklearn = small_model.heads_[label].predict_proba(small_model._head_input(label, feats))[:, 1]
+        np.testing.assert_allclose(direct[:, j], via_sklearn, rtol=1e-5, atol=1e-7)

@@ -100,3 +100,56 @@ def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "第 2 行" in result.output and "spam" in result.output
+
+
+def _archive(path: Path, n: int) -> Path:
+    """``n`` messages cycling through the sample chat (repeats included, as in real archives)."""
+    sample = [json.loads(line) for line in (DATA / "sample_chat.jsonl").read_text("utf-8").splitlines()]
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            row = sample[i % len(sample)] | {"id": f"m{i:06d}"}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_resume_after_kill_9_scores_every_message_exactly_once(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nlp.io.checkpoint import checkpoint_path, load_checkpoint
+
+    archive = _archive(tmp_path / "archive.jsonl", 20_000)
+    model = str(DATA.parent / "models" / "encoder-free")
+    out = tmp_path / "scored.jsonl"
+    args = ["score", str(archive), "-o", str(out), "--model", model, "--batch-size", "200"]
+    job = subprocess.Popen([sys.executable, "-m", "nlp.cli", *args], stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        checkpoint = load_checkpoint(out) if checkpoint_path(out).exists() else None
+        if checkpoint is not None and checkpoint.consumed >= 2_000:
+            break
+        assert job.poll() is None, job.stderr.read().decode()
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert job.returncode == -signal.SIGKILL
+    killed_at = load_checkpoint(out).consumed
+    assert 2_000 <= killed_at < 20_000  # really interrupted mid-run
+
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "继续" in result.output
+    assert not checkpoint_path(out).exists()  # a finished run leaves no checkpoint
+    rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [f"m{i:06d}" for i in range(20_000)]  # each once, in order
+
+    reference = tmp_path / "reference.jsonl"
+    result = runner.invoke(app, ["score", str(archive), "-o", str(reference), "--model", model])
+    assert result.exit_code == 0, result.output
+    expected = [json.loads(line) for line in reference.read_text("utf-8").splitlines()]
+    assert [(r["labels"], r["suggestion"]) for r in rows] == [(r["labels"], r["suggestion"]) for r in expected]
+
+    result = runner.invoke(app, [*args, "--resume"])  # resuming a finished run changes nothing
+    assert result.exit_code == 0 and out.read_text("utf-8").count("\n") == 20_000

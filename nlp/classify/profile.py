@@ -1,7 +1,7 @@
 """What a group is for, so off-topic can be judged relative to it.
 
 A :class:`GroupProfile` holds the stated purpose (``topic``), optional on-topic ``examples`` and,
-learned as the group chats, a centroid of its recent on-topic messages. ``relatedness`` turns a
+learned as the group chats, a running centroid of its recent messages. ``relatedness`` turns a
 message into three similarities (to the purpose, to the closest example, to the centroid) that the
 off-topic head combines with its generic chit-chat evidence. Without a profile the group's own
 centroid is all there is: the fallback to "the group's dominant topics".
@@ -12,6 +12,7 @@ hashed char n-grams in encoder-free mode.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,12 @@ RELATEDNESS_NAMES = ("sim_topic", "sim_example", "has_purpose", "sim_group", "ha
 class GroupProfile:
     """A group's purpose and house rules, plus what it learns from its own chat.
 
-    ``centroid_`` is a running mean of the unit vectors of the group's messages (all of them: at
-    scoring time nobody knows which are on-topic, and in a healthy group most are), so a message
-    far from it is far from what the group usually talks about. ``n_seen_`` caps at ``memory`` so the
-    centroid follows the group as its discussion drifts.
+    The learned part is a running centroid of the group's messages (all of them: at scoring time
+    nobody knows which are on-topic, and in a healthy group most are), weighted so the last
+    ``memory`` messages dominate and it follows the discussion as it drifts. It is *causal*: a
+    message is compared with the centroid of the messages before it, then folded in. So a message's
+    features never depend on how an archive was cut into batches, nor on messages after it, and an
+    archive scored in one go gives what a live bot would have said message by message.
     """
 
     topic: str = ""
@@ -38,13 +41,21 @@ class GroupProfile:
     admins: list[str] = field(default_factory=list)  # their links and notices are the group's own
     allowed_domains: list[str] = field(default_factory=list)  # e.g. the course platform's domain
     memory: int = 500
-    centroid_: np.ndarray | None = None
+    min_seen: int = 3  # a centroid of one or two messages says little about "what this group discusses"
     n_seen_: int = 0
+    # centroid = _scale * _direction; kept apart so folding a sparse row in costs O(its non-zeros)
+    _direction: np.ndarray | None = field(default=None, repr=False)
+    _scale: float = field(default=1.0, repr=False)
+    _norm_sq: float = field(default=0.0, repr=False)  # |_direction|^2
     _purpose_vecs: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def has_purpose(self) -> bool:
         return bool(self.topic or self.examples)
+
+    @property
+    def centroid_(self) -> np.ndarray | None:
+        return None if self._direction is None else (self._direction * self._scale).astype(np.float32)
 
     def purpose_vectors(self, vectorise: Vectorise) -> np.ndarray:
         """Row 0: the topic text; rows 1..: the examples. Cached after the first call."""
@@ -52,18 +63,71 @@ class GroupProfile:
             self._purpose_vecs = np.asarray(vectorise([self.topic, *self.examples]), dtype=np.float32)
         return self._purpose_vecs
 
+    def __getstate__(self) -> dict:
+        """A hashed n-gram centroid has 131k dimensions, mostly zero: store its non-zeros only, so
+        checkpoints of many groups stay small."""
+        state = self.__dict__.copy()
+        direction = state.get("_direction")
+        if direction is not None and direction.size > 4096:
+            nonzero = np.flatnonzero(direction)
+            state["_direction"] = ("sparse", direction.size, nonzero.astype(np.int32), direction[nonzero])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        direction = state.get("_direction")
+        if isinstance(direction, tuple):
+            _, size, index, values = direction
+            state["_direction"] = np.zeros(size, dtype=np.float64)
+            state["_direction"][index] = values
+        self.__dict__.update(state)
+
     def observe(self, vectors) -> None:
-        """Fold messages (unit rows, dense or sparse) into the running centroid."""
+        """Fold messages (unit rows, dense or scipy-sparse) into the running centroid, in order."""
+        self.relate(vectors, learn=True)
+
+    def relate(self, vectors, learn: bool = True) -> np.ndarray:
+        """Cosine of each row to the centroid of the messages seen before it (``nan`` while fewer
+        than ``min_seen``); with ``learn`` each row is folded in after it is compared."""
         n = vectors.shape[0]
+        out = np.full(n, np.nan, dtype=np.float32)
         if n == 0:
-            return
-        batch_mean = np.asarray(vectors.mean(axis=0), dtype=np.float32).ravel()
-        if self.centroid_ is None:
-            self.centroid_, self.n_seen_ = batch_mean, min(n, self.memory)
-            return
-        weight = min(self.n_seen_, self.memory)
-        self.centroid_ = (weight * self.centroid_ + n * batch_mean) / (weight + n)
-        self.n_seen_ = min(self.n_seen_ + n, self.memory)
+            return out
+        sparse = hasattr(vectors, "indptr")
+        if self._direction is None:
+            self._direction = np.zeros(vectors.shape[1], dtype=np.float64)
+        direction = self._direction
+        for i in range(n):
+            if sparse:
+                lo, hi = vectors.indptr[i], vectors.indptr[i + 1]
+                idx, val = vectors.indices[lo:hi], vectors.data[lo:hi].astype(np.float64)
+                dot, x_sq = float(direction[idx] @ val), float(val @ val)
+            else:
+                x = np.asarray(vectors[i], dtype=np.float64)
+                dot, x_sq = float(direction @ x), float(x @ x)
+            if self.n_seen_ >= self.min_seen and self._norm_sq > 0 and x_sq > 0:
+                out[i] = dot / math.sqrt(self._norm_sq * x_sq)
+            if not learn:
+                continue
+            weight = min(self.n_seen_, self.memory)
+            # centroid' = (w * centroid + x) / (w + 1) = a * scale * (direction + k * x)
+            a = weight / (weight + 1)
+            if weight == 0 or self._norm_sq == 0:
+                direction[:] = 0.0
+                self._scale, k, self._norm_sq, dot = 1.0, 1.0, 0.0, 0.0
+            else:
+                k = (1 - a) / (a * self._scale)
+                self._scale *= a
+            self._norm_sq += 2 * k * dot + k * k * x_sq
+            if sparse:
+                direction[idx] += k * val
+            else:
+                direction += k * x
+            if self._scale < 1e-200:  # renormalise long before float64 underflows
+                direction *= self._scale
+                self._norm_sq *= self._scale**2
+                self._scale = 1.0
+            self.n_seen_ += 1
+        return out
 
 
 def _cos(rows, vector: np.ndarray) -> np.ndarray:
@@ -71,10 +135,10 @@ def _cos(rows, vector: np.ndarray) -> np.ndarray:
     return np.asarray(rows @ vector).ravel() / (np.linalg.norm(vector) + 1e-9)
 
 
-def relatedness(profile: GroupProfile | None, vectors, vectorise: Vectorise) -> np.ndarray:
-    """``(n, 5)`` for messages of one group: cosine to its purpose and best example, whether a purpose
-    is known, and cosine to the group's own centroid *without the message itself* (from this batch's
-    other messages of the group plus the profile's running centroid), and whether there was one.
+def relatedness(purpose: np.ndarray | None, profile: GroupProfile | None, vectors, learn: bool = True) -> np.ndarray:
+    """``(n, 5)`` for messages of one group, in order: cosine to the purpose text (row 0 of
+    ``purpose``) and to the best example (the other rows), whether a purpose is known, cosine to the
+    group's own running centroid (:meth:`GroupProfile.relate`), and whether there was one.
 
     ``vectors`` are the messages' unit-length rows, dense or scipy-sparse (never densified: in
     encoder-free mode a row has 2**17 hashed n-gram dimensions)."""
@@ -82,30 +146,16 @@ def relatedness(profile: GroupProfile | None, vectors, vectorise: Vectorise) -> 
     out = np.zeros((n, len(RELATEDNESS_NAMES)), dtype=np.float32)
     if n == 0:
         return out
-    if profile is not None and profile.has_purpose:
-        purpose = profile.purpose_vectors(vectorise)
+    if purpose is not None and len(purpose):
         sims = np.stack([_cos(vectors, p) for p in purpose], axis=1)
         out[:, 0] = sims[:, 0]
         out[:, 1] = sims[:, 1:].max(axis=1) if purpose.shape[0] > 1 else sims[:, 0]
         out[:, 2] = 1.0
-    # Leave-one-out centroid: total = sum of this batch's rows + the profile's remembered mass.
-    total = np.asarray(vectors.sum(axis=0), dtype=np.float64).ravel()
-    mass = float(n)
-    if profile is not None and profile.centroid_ is not None:
-        weight = min(profile.n_seen_, profile.memory)
-        total = total + weight * profile.centroid_
-        mass += weight
-    if mass - 1 < 1:
-        return out
-    dots = np.asarray(vectors @ total).ravel()
-    self_sq = (
-        np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
-        if hasattr(vectors, "multiply")
-        else (np.einsum("ij,ij->i", vectors, vectors))
-    )
-    others = np.sqrt(np.maximum(total @ total - 2 * dots + self_sq, 1e-12))
-    out[:, 3] = (dots - self_sq) / others
-    out[:, 4] = 1.0
+    if profile is not None:
+        group = profile.relate(vectors, learn)
+        seen = ~np.isnan(group)
+        out[seen, 3] = group[seen]
+        out[seen, 4] = 1.0
     return out
 
 

@@ -1,12 +1,18 @@
 """``qunshao score``: every message of an archive in, one scored row per message out.
 
 Rows keep the input fields and add ``labels``, ``scores``, ``suggestion`` and ``reasons``
-(../shared/DESIGN.md). Input is read and written in batches, so memory stays flat.
+(../shared/DESIGN.md). The archive streams through in batches (memory stays flat whatever its size),
+the next batch is prepared in a worker thread while the model runs, a progress bar shows messages/s
+and ETA on a terminal (quiet when piped), and a file output is checkpointed after every batch so
+``--resume`` continues a killed run without losing or repeating a message (:mod:`nlp.io.checkpoint`).
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import os
+import sys
+import time
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +22,8 @@ import typer
 from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import SkippedRecords, err, rows_table
-from nlp.io import RecordError, open_writer, read_messages
+from nlp.io import Message, RecordError, open_writer, read_messages
+from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
 
 def score_command(
@@ -24,33 +31,71 @@ def score_command(
     output: Annotated[str, typer.Option("-o", "--output", help="Scored rows (.jsonl/.csv, '-' for stdout).")],
     model: Annotated[Path, typer.Option(help="Model directory.")] = DEFAULT_MODEL_DIR,
     groups: Annotated[Path | None, typer.Option(help="Group purposes: YAML/JSON {group: {topic, examples}}.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Messages scored together.")] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="Messages read, scored and checkpointed together.")] = 1024,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto, onnx (int8, CPU) or torch (sentence-transformers).")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output file.")] = False,
+    progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
     show: Annotated[int, typer.Option(help="Print this many flagged messages as a table on stderr.")] = 0,
 ) -> None:
     """Label every message as ad / negativity / offtopic, with scores, a suggestion and reasons."""
     from nlp.pipeline import Pipeline
 
+    names = [str(p) for p in inputs]
+    to_file = output != "-"
+    checkpoint = Checkpoint(names)
+    if resume:
+        if not to_file:
+            raise typer.BadParameter("--resume needs an output file, not stdout", param_hint="--output")
+        found = load_checkpoint(output)
+        if found is None:
+            if Path(output).exists():
+                err.print(f"{output} 已完成，无需继续 (no checkpoint: the run finished)", highlight=False)
+                return
+        elif not Path(output).exists():
+            remove_checkpoint(output)  # the output was deleted: start again
+        elif found.inputs != names:
+            raise typer.BadParameter(f"{output} was scored from {found.inputs}, not {names}", param_hint="INPUTS")
+        else:
+            checkpoint = found
+            truncate_to(output, checkpoint.offset)
+            err.print(f"继续: 已有 {checkpoint.written} 条，从第 {checkpoint.consumed + 1} 条记录开始", highlight=False)
+
     profiles = load_group_profiles(groups) if groups else None
-    pipeline = Pipeline(model, profiles=profiles)
+    pipeline = Pipeline(model, profiles=profiles, device=device, backend=backend)
+    if checkpoint.state is not None:
+        pipeline.restore(checkpoint.state)
     report = SkippedRecords()
-    counts = {"messages": 0, "block": 0, "review": 0}
+    counts = {"messages": 0, "block": 0, "review": 0, "pass": 0}
     flagged: list[tuple[str, str, str, str, str]] = []
-    with ExitStack() as stack:
-        writer = stack.enter_context(open_writer(output))
-        try:
-            for path in inputs:
-                stream = read_messages(path, strict=strict, on_error=report)
-                while batch := list(islice(stream, batch_size)):
-                    for message, verdict in zip(batch, pipeline.score(batch), strict=True):
-                        writer.write(message.to_record() | verdict.to_dict())
-                        counts["messages"] += 1
-                        counts[verdict.suggestion] = counts.get(verdict.suggestion, 0) + 1
-                        if verdict.labels and len(flagged) < show:
-                            flagged.append(_flagged_row(message.id, message.text, verdict))
-        except RecordError as exc:
-            err.print(f"[red]错误[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
+    stream = _records(inputs, strict, report)
+    batches = _batches(islice(stream, checkpoint.consumed, None), batch_size)
+    bar = _progress_bar(progress, _count_hint(inputs), checkpoint.consumed)
+    try:
+        with open_writer(output, append=checkpoint.consumed > 0) as writer, bar:
+            if to_file:
+                save_checkpoint(output, checkpoint)  # a kill before the first batch resumes from the start
+            for batch, verdicts in pipeline.score_stream(batches):
+                for message, verdict in zip(batch, verdicts, strict=True):
+                    writer.write(message.to_record() | verdict.to_dict())
+                    counts["messages"] += 1
+                    counts[verdict.suggestion] += 1
+                    if verdict.labels and len(flagged) < show:
+                        flagged.append(_flagged_row(message.id, message.text, verdict))
+                offset = writer.sync()
+                checkpoint.consumed += len(batch)
+                checkpoint.written += len(batch)
+                checkpoint.offset = offset
+                if to_file:
+                    checkpoint.state = pipeline.state()
+                    save_checkpoint(output, checkpoint)
+                bar.advance(len(batch))
+    except RecordError as exc:
+        err.print(f"[red]错误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if to_file:
+        remove_checkpoint(output)
     if flagged:
         columns = ("id", "suggestion", "labels", "text", "reasons")
         err.print(rows_table("需要处理的消息 (flagged messages)", columns, flagged))
@@ -59,6 +104,82 @@ def score_command(
         + (f"; {report.summary()}" if report.errors else ""),
         highlight=False,
     )
+
+
+def _records(inputs: list[Path], strict: bool, report: SkippedRecords) -> Iterator[Message]:
+    for path in inputs:
+        yield from read_messages(path, strict=strict, on_error=report)
+
+
+def _batches(stream: Iterator[Message], size: int) -> Iterator[list[Message]]:
+    while batch := list(islice(stream, size)):
+        yield batch
+
+
+def _count_hint(inputs: list[Path]) -> int | None:
+    """Total records for the ETA, counted as lines (cheap next to scoring; skipped for stdin)."""
+    if any(str(p) == "-" for p in inputs):
+        return None
+    total = 0
+    for path in inputs:
+        with open(path, "rb") as handle:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda h=handle: h.read(1 << 20), b""))
+        if path.suffix.lower() == ".csv":
+            total -= 1  # header
+    return total
+
+
+class _Bar:
+    """A rich progress bar with messages/s and ETA, or nothing (piped output, --no-progress)."""
+
+    def __init__(self, enabled: bool, total: int | None, done: int) -> None:
+        self.progress = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                TaskProgressColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} msg/s"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.task = self.progress.add_task("score", total=total, completed=done, rate="-")
+        self.done = done
+
+    def __enter__(self) -> _Bar:
+        self.started = time.perf_counter()
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def advance(self, n: int) -> None:
+        if self.progress is None:
+            return
+        self.progress.advance(self.task, n)
+        elapsed = time.perf_counter() - self.started
+        rate = (self.progress.tasks[0].completed - self.done) / elapsed if elapsed > 0 else 0.0
+        self.progress.update(self.task, rate=f"{rate:,.0f}")
+
+
+def _progress_bar(progress: bool | None, total: int | None, done: int) -> _Bar:
+    if progress is None:
+        progress = err.is_terminal and not os.environ.get("CI") and sys.stderr.isatty()
+    return _Bar(progress, total, done)
 
 
 def _flagged_row(message_id: str, text: str, verdict) -> tuple[str, str, str, str, str]:

@@ -10,15 +10,25 @@ Heavy imports (onnxruntime, sentence-transformers/torch) happen only in the back
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from nlp.embed.onnx_export import ACTIVATION_QUANT_KEY, PER_TOKEN
+
 
 class Backend(Protocol):
+    """``tokenize`` turns texts into per-text token sequences (anything with ``len``: the encoder
+    sorts and budgets batches by it); ``embed_tokens`` runs one batch of them."""
+
     name: str
     device: str
+
+    def tokenize(self, texts: list[str]) -> list: ...
+
+    def embed_tokens(self, batch: list) -> np.ndarray: ...
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
@@ -52,22 +62,47 @@ class OnnxBackend:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        disabled = []
+        if _activation_quant(onnx_path) == PER_TOKEN:
+            # The fused op takes one activation scale per tensor and would silently undo per-token scales.
+            disabled.append("MatMulIntegerToFloatFusion")
+        self.session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled
+        )
         self.tokenizer = load_tokenizer(model_path, max_length)
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
 
-    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=True)
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, enc in enumerate(encodings):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1
-        return {"input_ids": ids, "attention_mask": mask}
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+    def embed_tokens(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in batch)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        out = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out.astype(np.float32, copy=False)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.session.run(None, self.tokenize(texts))[0].astype(np.float32, copy=False)
+        return self.embed_tokens(self.tokenize(texts))
+
+
+def _activation_quant(onnx_path: Path) -> str | None:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return next((p.value for p in model.metadata_props if p.key == ACTIVATION_QUANT_KEY), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sized:
+    text: str
+    n_tokens: int
+
+    def __len__(self) -> int:
+        return self.n_tokens
 
 
 class TorchBackend:
@@ -85,6 +120,17 @@ class TorchBackend:
         self.model.max_seq_length = max_length
         if fp16 if fp16 is not None else device.startswith("cuda"):
             self.model.half()
+
+    def tokenize(self, texts: list[str]) -> list[_Sized]:
+        """Texts paired with their token counts: sentence-transformers tokenises again itself, but
+        the encoder needs the counts to sort and budget batches the same way for both backends."""
+        lengths = self.model.tokenizer(
+            texts, add_special_tokens=True, truncation=True, max_length=self.model.max_seq_length
+        )["input_ids"]
+        return [_Sized(text, len(ids)) for text, ids in zip(texts, lengths, strict=True)]
+
+    def embed_tokens(self, batch: list[_Sized]) -> np.ndarray:
+        return self.embed([item.text for item in batch])
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -12,6 +12,8 @@ sentence-transformers name (resolved by sentence-transformers itself, for users 
 from __future__ import annotations
 
 import importlib.util
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -83,8 +85,28 @@ def ensure_onnx(resolved: ResolvedModel, home: Path | None = None) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class Tokenized:
+    """Texts ready for the model: all of them in input order, and the distinct ones not yet cached
+    with their token ids."""
+
+    canonical: list[str]
+    missing: list[str]
+    tokens: list
+    dedup: bool = True
+
+
 class Encoder:
-    """Sentence encoder with one batch core for every caller (CLI, bots, training)."""
+    """Sentence encoder with one batch core for every caller (CLI, bots, training).
+
+    Batches are cut by a *token budget* (rows x longest row <= ``token_budget``, at most
+    ``batch_size`` rows) over texts sorted by token count, so a batch of ``收到`` is wide and a batch
+    of long notices is narrow, and padding stays negligible. Texts longer than ``max_length`` tokens
+    are truncated (128 by default: a chat message's topic and tone are in its first 128 tokens, and
+    attention cost grows with the square of the length). Vectors of recent distinct texts are kept in
+    a bounded in-memory cache (``cache_size`` entries), so a bot that sees ``收到`` a thousand times
+    embeds it once.
+    """
 
     def __init__(
         self,
@@ -92,13 +114,17 @@ class Encoder:
         backend: BackendName = "auto",
         device: str = "auto",
         max_length: int = DEFAULT_MAX_LENGTH,
-        batch_size: int = 64,
+        batch_size: int = 128,
+        token_budget: int = 4096,
+        cache_size: int = 20_000,
         threads: int | None = None,
         home: Path | None = None,
     ) -> None:
         self.model = str(model)
         self.max_length = max_length
         self.batch_size = batch_size
+        self.token_budget = token_budget
+        self.cache_size = cache_size
         home = home or qunshao_home()
         self.resolved = resolve_model(model, home)
         self.device = default_device() if device == "auto" else device
@@ -115,6 +141,8 @@ class Encoder:
             self.backend = TorchBackend(source, self.device, max_length)
         else:
             raise ValueError(f"unknown backend {backend!r}: choose auto, onnx or torch")
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def backend_name(self) -> str:
@@ -130,25 +158,84 @@ class Encoder:
         """``(len(texts), dim)`` float32, L2-normalised, in input order; each distinct text embedded once."""
         if isinstance(texts, str):
             raise TypeError("encode takes a list of texts; wrap a single text in a list")
-        canonical = [normalize(t) for t in texts]
+        return self.encode_normalized([normalize(t) for t in texts], batch_size, show_progress_bar)
+
+    def encode_normalized(
+        self, canonical: Sequence[str], batch_size: int | None = None, show_progress_bar: bool = False
+    ) -> np.ndarray:
+        """:meth:`encode` for texts already in canonical form (the text stage made it once)."""
+        return self.encode_tokenized(self.tokenize(canonical), batch_size, show_progress_bar)
+
+    def tokenize(self, canonical: Sequence[str], dedup: bool = True) -> Tokenized:
+        """The CPU-side half of :meth:`encode_normalized`: de-duplicate and tokenise what the cache
+        does not hold. Safe to run in a worker thread while the model embeds the previous batch.
+        ``dedup=False`` embeds every text, repeats included (to measure what de-duplication saves)."""
+        if not dedup:
+            return Tokenized(list(canonical), list(canonical), self.backend.tokenize(list(canonical)), dedup=False)
         unique = list(dict.fromkeys(canonical))
-        if not unique:
+        with self._cache_lock:
+            missing = [t for t in unique if t not in self._cache]
+        return Tokenized(list(canonical), missing, self.backend.tokenize(missing) if missing else [])
+
+    def encode_tokenized(
+        self, tokenized: Tokenized, batch_size: int | None = None, show_progress_bar: bool = False
+    ) -> np.ndarray:
+        """The model half: embed the tokenised texts, fill the cache, fan vectors out in input order."""
+        canonical = tokenized.canonical
+        if not canonical:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Longest first: similar lengths share a batch, so padding is small, and a memory
-        # problem shows up on the first batch rather than after minutes.
-        order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
-        size = batch_size or self.batch_size
-        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        if not tokenized.dedup:
+            return self._embed(tokenized.tokens, batch_size or self.batch_size, show_progress_bar)
+        found = self._cached(list(dict.fromkeys(canonical)))
+        todo = [i for i, t in enumerate(tokenized.missing) if t not in found]
+        if todo:
+            texts = [tokenized.missing[i] for i in todo]
+            vectors = self._embed([tokenized.tokens[i] for i in todo], batch_size or self.batch_size, show_progress_bar)
+            found.update(zip(texts, vectors, strict=True))
+            self._remember(texts, found)
+        return np.stack([found[t] for t in canonical])
+
+    def batches(self, lengths: Sequence[int], batch_size: int | None = None) -> list[list[int]]:
+        """Indices into ``lengths`` cut into batches: longest first, each within the token budget.
+
+        Longest first also means a memory problem shows on the first batch, not after minutes."""
+        rows = batch_size or self.batch_size
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        out: list[list[int]] = []
+        for i in order:
+            if out and len(out[-1]) < rows and (len(out[-1]) + 1) * lengths[out[-1][0]] <= self.token_budget:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
+    def _embed(self, tokens: list, batch_size: int, show_progress_bar: bool) -> np.ndarray:
+        batches = self.batches([len(t) for t in tokens], batch_size)
         if show_progress_bar:
             from rich.progress import track
 
             batches = track(batches, description="encoding", transient=True)
         vectors: np.ndarray | None = None
         for batch in batches:
-            out = self.backend.embed([unique[i] for i in batch])
+            out = self.backend.embed_tokens([tokens[i] for i in batch])
             if vectors is None:
-                vectors = np.empty((len(unique), out.shape[1]), dtype=np.float32)
+                vectors = np.empty((len(tokens), out.shape[1]), dtype=np.float32)
             vectors[batch] = out
         assert vectors is not None
-        index = {text: i for i, text in enumerate(unique)}
-        return vectors[[index[t] for t in canonical]]
+        return vectors
+
+    def _cached(self, texts: list[str]) -> dict[str, np.ndarray]:
+        with self._cache_lock:
+            hits = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in hits:
+                self._cache.move_to_end(t)
+        return hits
+
+    def _remember(self, texts: list[str], vectors: dict[str, np.ndarray]) -> None:
+        if not self.cache_size:
+            return
+        with self._cache_lock:
+            for t in texts[-self.cache_size :]:
+                self._cache[t] = vectors[t]
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)

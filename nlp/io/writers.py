@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import datetime
@@ -64,6 +65,15 @@ class RecordWriter:
 
     def write(self, record: Mapping[str, Any]) -> None:
         raise NotImplementedError
+
+    def sync(self) -> int:
+        """Flush to disk (fsync) and return the file's length in bytes: everything before it is final."""
+        handle = self.handle
+        handle.flush()
+        if handle is sys.stdout:
+            return 0
+        os.fsync(handle.fileno())
+        return os.fstat(handle.fileno()).st_size
 
 
 class JsonlWriter(RecordWriter):

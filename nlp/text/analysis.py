@@ -22,7 +22,7 @@ class TextAnalysis:
     raw: str
     normalized: str
     deobfuscated: str
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...] | None  # None when analysed without segmentation (the classifier's hot path)
     signals: tuple[Signal, ...]
 
     def signals_of(self, *kinds: str) -> tuple[Signal, ...]:
@@ -38,15 +38,18 @@ class TextAnalysis:
         return sum(len(s.value) for s in self.signals if s.kind == "emoji")
 
 
-def analyze(text: str, segmenter: Segmenter | None = None) -> TextAnalysis:
-    """Normalise, de-obfuscate, segment and extract signals from one message."""
+def analyze(text: str, segmenter: Segmenter | None = None, segment: bool = True) -> TextAnalysis:
+    """Normalise, de-obfuscate, segment and extract signals from one message.
+
+    ``segment=False`` skips jieba (half the cost of this function): the classifier reads char
+    n-grams and signals, only topics, reasons and ``inspect`` need words."""
     normalized = normalize_aligned(text)
     deobfuscated = deobfuscate_aligned(normalized)
-    seg = segmenter or default_segmenter()
+    tokens = tuple((segmenter or default_segmenter()).cut(normalized.text)) if segment else None
     return TextAnalysis(
         raw=text,
         normalized=normalized.text,
         deobfuscated=deobfuscated.text,
-        tokens=tuple(seg.cut(normalized.text)),
+        tokens=tokens,
         signals=extract_signals(text, normalized, deobfuscated),
     )

@@ -1,0 +1,250 @@
+"""Benchmark the batch core against the obvious baseline, in one process, on synthetic archives.
+
+    python scripts/bench.py --output docs/benchmarks-core.md
+    python scripts/bench.py --write-archive /tmp/archive.jsonl --messages 1000000   # for the RSS run
+
+Archives are synthetic and seeded, built from the team's own chat texts (data/sample_chat.jsonl and
+data/labelled train/dev): *unique* (every message distinct) and *realistic* (about a third repeats:
+acknowledgements, laughter, forwarded ads and earlier messages, drawn Zipf-like), with chat-like
+lengths (most under 20 characters, a tail of long notices up to several hundred).
+
+Three ways to score, side by side:
+  (a) baseline: what a user would write: ``SentenceTransformer(path).encode(texts)`` (its defaults:
+      batch 32, the model's 512-token limit, fp32 torch) feeding the same classifier heads, no dedup;
+  (b) qunshao full mode: ``Pipeline.score_stream`` (dedup, int8 per-token ONNX, token-budget batches,
+      next batch prepared in a worker thread);
+  (c) qunshao encoder-free mode.
+Single-message latency is ``Pipeline.score_one`` on distinct messages (cache cold for each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nlp.io import Message  # noqa: E402
+
+COMMON = ["收到", "+1", "好的", "哈哈哈", "谢谢", "好的谢谢", "👍", "早上好", "明白", "哈哈哈哈哈", "辛苦了", "在吗"]
+
+
+def _pool() -> list[str]:
+    texts = []
+    for name in ("sample_chat.jsonl", "labelled/chat_train.jsonl", "labelled/chat_dev.jsonl"):
+        for line in (ROOT / "data" / name).read_text("utf-8").splitlines():
+            texts.append(json.loads(line)["text"])
+    return list(dict.fromkeys(texts))
+
+
+def _unique_text(rng: random.Random, pool: list[str], i: int) -> str:
+    """A distinct chat-like message: mostly one pool text with a small variation, sometimes two
+    joined, rarely a long notice of many."""
+    roll = rng.random()
+    if roll < 0.02:
+        body = "。".join(rng.sample(pool, rng.randint(8, 25)))
+    elif roll < 0.12:
+        body = "，".join(rng.sample(pool, 2))
+    else:
+        body = rng.choice(pool)
+    return f"{body}{rng.choice(['', '', '~', '!', '？', '哈'])}#{i}" if rng.random() < 0.5 else f"{i}楼 {body}"
+
+
+def synthetic_archive(n: int, duplicates: float, seed: int = 7) -> list[Message]:
+    rng = random.Random(seed)
+    pool = _pool()
+    groups = [f"group-{g:02d}" for g in range(12)]
+    messages: list[Message] = []
+    texts: list[str] = []
+    for i in range(n):
+        if texts and rng.random() < duplicates:
+            text = rng.choice(COMMON) if rng.random() < 0.6 else texts[int(len(texts) * rng.random() ** 3)]
+        else:
+            text = _unique_text(rng, pool, i)
+            texts.append(text)
+        messages.append(Message(text=text, id=f"m{i:07d}", group=rng.choice(groups), user=f"u{rng.randint(0, 300)}"))
+    return messages
+
+
+class NaiveEncoder:
+    """The baseline's encoder: plain ``SentenceTransformer(path).encode(texts)``."""
+
+    model = "m3e-small"
+
+    def __init__(self, path: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.st = SentenceTransformer(str(path), device="cpu")
+
+    def tokenize(self, canonical, dedup=True):
+        return list(canonical)
+
+    def encode_tokenized(self, texts, batch_size=None, show_progress_bar=False):
+        return self.st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+    def encode(self, texts):
+        return self.encode_tokenized(list(texts))
+
+
+def _rate(fn, messages: list[Message], repeats: int = 1) -> float:
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn(messages)
+        best = max(best, len(messages) / (time.perf_counter() - started))
+    return best
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, help="write a Markdown report here")
+    parser.add_argument("--unique", type=int, default=2000, help="messages in the unique-only archive")
+    parser.add_argument("--realistic", type=int, default=3000, help="messages in the realistic archive")
+    parser.add_argument("--encoder-free-messages", type=int, default=30000)
+    parser.add_argument("--latency", type=int, default=300, help="single messages timed")
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--write-archive", type=Path, help="only write a realistic archive as JSONL and exit")
+    parser.add_argument("--messages", type=int, default=1_000_000, help="size of --write-archive")
+    args = parser.parse_args()
+
+    if args.write_archive:
+        with args.write_archive.open("w", encoding="utf-8") as handle:
+            for m in synthetic_archive(args.messages, duplicates=1 / 3):
+                handle.write(json.dumps(m.to_record(), ensure_ascii=False, default=str) + "\n")
+        print(f"wrote {args.messages} messages to {args.write_archive}")
+        return
+
+    import joblib
+
+    from nlp.classify.model_files import CLASSIFIER_FILE, DEFAULT_MODEL_DIR
+    from nlp.embed import DEFAULT_MODEL, model_dir
+    from nlp.pipeline import Pipeline
+
+    unique = synthetic_archive(args.unique, duplicates=0.0, seed=1)
+    realistic = synthetic_archive(args.realistic, duplicates=1 / 3, seed=2)
+    lengths = np.array([len(m.text) for m in realistic])
+    print(
+        f"archives: unique {len(unique)}, realistic {len(realistic)} "
+        f"({1 - len({m.text for m in realistic}) / len(realistic):.0%} repeats; chars p50 {np.median(lengths):.0f}, "
+        f"p90 {np.percentile(lengths, 90):.0f}, max {lengths.max()})"
+    )
+
+    def stream(pipeline: Pipeline):
+        def run(messages: list[Message]) -> None:
+            batches = (messages[i : i + args.batch_size] for i in range(0, len(messages), args.batch_size))
+            for _ in pipeline.score_stream(batches):
+                pass
+
+        return run
+
+    rows: list[tuple[str, str, float, float]] = []
+    # (a) the baseline: the same heads, fed by a plain SentenceTransformer, no dedup.
+    baseline_clf = joblib.load(DEFAULT_MODEL_DIR / CLASSIFIER_FILE)
+    baseline_clf.encoder = NaiveEncoder(model_dir(DEFAULT_MODEL))
+    baseline = Pipeline(baseline_clf, dedup=False)
+    results: dict[tuple[str, str], float] = {}
+    for archive_name, messages in (("unique", unique), ("realistic", realistic)):
+        results["baseline", archive_name] = _rate(stream(baseline), messages)
+        print(f"baseline  {archive_name:9s} {results['baseline', archive_name]:8.0f} msg/s", flush=True)
+    rss_after_baseline = _peak_rss_mb()
+
+    def full_pipeline() -> Pipeline:
+        return Pipeline(DEFAULT_MODEL_DIR)  # fresh: empty cache, no learnt groups
+
+    full = full_pipeline()
+    stream(full)(unique[:200])  # warm-up: ONNX session and thread pool
+    for archive_name, messages in (("unique", unique), ("realistic", realistic)):
+        full = full_pipeline()  # a cold cache per archive: only repeats inside the archive help
+        results["full", archive_name] = _rate(stream(full), messages)
+        print(f"full      {archive_name:9s} {results['full', archive_name]:8.0f} msg/s", flush=True)
+
+    encoder_free = Pipeline(DEFAULT_MODEL_DIR.parent / "encoder-free", encoder=None)
+    big_unique = synthetic_archive(args.encoder_free_messages, duplicates=0.0, seed=3)
+    big_realistic = synthetic_archive(args.encoder_free_messages, duplicates=1 / 3, seed=4)
+    stream(encoder_free)(big_unique[:500])
+    for archive_name, messages in (("unique", big_unique), ("realistic", big_realistic)):
+        results["encoder-free", archive_name] = _rate(stream(encoder_free), messages)
+        print(f"enc-free  {archive_name:9s} {results['encoder-free', archive_name]:8.0f} msg/s", flush=True)
+
+    bot = full_pipeline()
+    bot.classifier.encoder.cache_size = 0  # every message new to the model: the honest latency
+    latency_messages = unique[: args.latency]
+    for m in latency_messages[:20]:
+        bot.score_one(m)
+    latencies = []
+    for m in latency_messages:
+        started = time.perf_counter()
+        bot.score_one(m)
+        latencies.append((time.perf_counter() - started) * 1000)
+    p50, p99 = np.percentile(latencies, 50), np.percentile(latencies, 99)
+    print(f"score_one full mode: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+    for mode in ("baseline", "full", "encoder-free"):
+        for archive_name in ("unique", "realistic"):
+            rate = results[mode, archive_name]
+            rows.append((mode, archive_name, rate, rate / results["baseline", archive_name]))
+    peak = _peak_rss_mb()
+    print(f"peak RSS of this process {peak:.0f} MB (after the baseline: {rss_after_baseline:.0f} MB)")
+    if args.output:
+        _write(args, rows, (p50, p99), peak, lengths, realistic)
+
+
+def _write(args, rows, latency, peak, lengths, realistic) -> None:
+    import onnxruntime
+    import torch
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    lines = [
+        "# Batch-core benchmark",
+        "",
+        f"Command: `python scripts/bench.py --output {args.output}` (batch size {args.batch_size}).",
+        f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}; no GPU. Date: {time.strftime('%Y-%m-%d')}.",
+        "",
+        f"Archives (synthetic, seeded): unique {args.unique} messages; realistic {args.realistic} messages with "
+        f"{1 - len({m.text for m in realistic}) / len(realistic):.0%} repeats; message length in characters p50 "
+        f"{np.median(lengths):.0f}, p90 {np.percentile(lengths, 90):.0f}, max {lengths.max()}. Encoder-free mode "
+        f"runs {args.encoder_free_messages} messages per archive (its rate is too high to time on a few thousand).",
+        "",
+        "| mode | archive | messages/s | × baseline |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [f"| {mode} | {archive} | {rate:,.0f} | {ratio:.1f}× |" for mode, archive, rate, ratio in rows]
+    lines += [
+        "",
+        f"Single message in-process (`Pipeline.score_one`, full mode, cache off): p50 {latency[0]:.1f} ms, "
+        f"p99 {latency[1]:.1f} ms.",
+        f"Peak RSS of the benchmark process (all three modes loaded): {peak:.0f} MB.",
+        "",
+        "Baseline: `SentenceTransformer(path).encode(texts)` with its defaults (batch 32, 512-token limit, fp32)",
+        "feeding the same classifier heads, no de-duplication. qunshao full mode: de-duplication, int8 ONNX with",
+        "per-token activation scales, token-budget batches, 128-token truncation, the next batch prepared in a",
+        "worker thread.",
+    ]
+    args.output.write_text("\n".join(lines) + "\n", "utf-8")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
