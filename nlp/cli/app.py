@@ -10,6 +10,7 @@ import typer
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
 from nlp.cli.score import score_command
+from nlp.cli.topics import topics_command
 from nlp.cli.train import eval_command, train_command
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(model_app, name="model")
 app.command("inspect")(inspect_command)
 app.command("score")(score_command)
+app.command("topics")(topics_command)
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 
