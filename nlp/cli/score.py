@@ -3,8 +3,9 @@
 Rows keep the input fields and add ``labels``, ``scores``, ``suggestion`` and ``reasons``
 (../shared/DESIGN.md). The archive streams through in batches (memory stays flat whatever its size),
 the next batch is prepared in a worker thread while the model runs, a progress bar shows messages/s
-and ETA on a terminal (quiet when piped), and a file output is checkpointed after every batch so
-``--resume`` continues a killed run without losing or repeating a message (:mod:`nlp.io.checkpoint`).
+and ETA on a terminal (quiet when piped), and a file output is checkpointed (every couple of seconds,
+after an fsync) so ``--resume`` continues a killed run without losing or repeating a message in the
+output (:mod:`nlp.io.checkpoint`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import SkippedRecords, err, rows_table
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
+
+# A checkpoint holds every group's learnt centroid (MBs for many groups in encoder-free mode), so it
+# is written at most this often: a killed run redoes at most these seconds of scoring, and what was
+# written after the checkpoint is cut off on --resume, so the output still has every message once.
+CHECKPOINT_SECONDS = 2.0
 
 
 def score_command(
@@ -76,6 +82,7 @@ def score_command(
         with open_writer(output, append=checkpoint.consumed > 0) as writer, bar:
             if to_file:
                 save_checkpoint(output, checkpoint)  # a kill before the first batch resumes from the start
+            last_saved = time.monotonic()
             for batch, verdicts in pipeline.score_stream(batches):
                 for message, verdict in zip(batch, verdicts, strict=True):
                     writer.write(message.to_record() | verdict.to_dict())
@@ -83,13 +90,13 @@ def score_command(
                     counts[verdict.suggestion] += 1
                     if verdict.labels and len(flagged) < show:
                         flagged.append(_flagged_row(message.id, message.text, verdict))
-                offset = writer.sync()
                 checkpoint.consumed += len(batch)
                 checkpoint.written += len(batch)
-                checkpoint.offset = offset
-                if to_file:
+                if to_file and time.monotonic() - last_saved >= CHECKPOINT_SECONDS:
+                    checkpoint.offset = writer.sync()
                     checkpoint.state = pipeline.state()
                     save_checkpoint(output, checkpoint)
+                    last_saved = time.monotonic()
                 bar.advance(len(batch))
     except RecordError as exc:
         err.print(f"[red]错误[/red] {exc}", highlight=False)

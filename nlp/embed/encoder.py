@@ -186,11 +186,20 @@ class Encoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if not tokenized.dedup:
             return self._embed(tokenized.tokens, batch_size or self.batch_size, show_progress_bar)
-        found = self._cached(list(dict.fromkeys(canonical)))
+        unique = list(dict.fromkeys(canonical))
+        found = self._cached(unique)
         todo = [i for i, t in enumerate(tokenized.missing) if t not in found]
-        if todo:
-            texts = [tokenized.missing[i] for i in todo]
-            vectors = self._embed([tokenized.tokens[i] for i in todo], batch_size or self.batch_size, show_progress_bar)
+        texts = [tokenized.missing[i] for i in todo]
+        tokens = [tokenized.tokens[i] for i in todo]
+        # Texts that were cached when tokenised may have been evicted since (another batch ran in
+        # between, as score_stream does): tokenise those now.
+        asked = set(tokenized.missing)
+        evicted = [t for t in unique if t not in found and t not in asked]
+        if evicted:
+            texts += evicted
+            tokens += self.backend.tokenize(evicted)
+        if texts:
+            vectors = self._embed(tokens, batch_size or self.batch_size, show_progress_bar)
             found.update(zip(texts, vectors, strict=True))
             self._remember(texts, found)
         return np.stack([found[t] for t in canonical])

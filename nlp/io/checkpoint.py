@@ -1,8 +1,8 @@
 """Resumable output: a scored file plus a small checkpoint saying how much of it is final.
 
-A long ``qunshao score`` run can be killed at any moment (``kill -9``, a reboot, an OOM). After
-each batch the rows are flushed and fsynced, then the checkpoint (``OUT.checkpoint``) is replaced
-atomically with: how many input records were consumed, the output's byte length at that point, and
+A long ``qunshao score`` run can be killed at any moment (``kill -9``, a reboot, an OOM). Every few
+seconds, between batches, the rows are flushed and fsynced, then the checkpoint (``OUT.checkpoint``)
+is replaced atomically with: how many input records were consumed, the output's byte length at that point, and
 the pipeline's learnt state. ``--resume`` truncates the output back to that length (dropping any
 half-written batch), skips the consumed records and restores the state, so every message ends up in
 the output exactly once and with the verdict an uninterrupted run gives. A finished run removes its
