@@ -25,6 +25,8 @@ fetch: install
 demo: fetch
 	$(VENV)/bin/qunshao inspect data/sample_chat.jsonl -o out/sample_inspected.jsonl --show 8
 	$(VENV)/bin/qunshao score data/sample_chat.jsonl --groups data/sample_groups.yaml -o out/sample_scored.jsonl --show 25
+	$(VENV)/bin/qunshao topics data/sample_chat.jsonl -o out/sample_topics.jsonl --summary out/sample_topics_summary.json
+	$(VENV)/bin/qunshao conflicts data/sample_chat.jsonl -o out/sample_alerts.jsonl
 
 test: fetch
 	$(PY) -m pytest -q

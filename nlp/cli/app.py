@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from nlp.cli.conflicts import conflicts_command
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
 from nlp.cli.score import score_command
@@ -24,6 +25,7 @@ app.add_typer(model_app, name="model")
 app.command("inspect")(inspect_command)
 app.command("score")(score_command)
 app.command("topics")(topics_command)
+app.command("conflicts")(conflicts_command)
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 

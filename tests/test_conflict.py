@@ -1,0 +1,106 @@
+"""The conflict monitor on the team's hand-written conversations (dev split of data/conflicts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nlp.conflict import ConflictMonitor
+from nlp.conflict.dataset import load_conversations
+
+
+@pytest.fixture(scope="module")
+def scored(onnx_encoder):
+    """Every dev conversation with the shipped full model's verdicts (fresh group state each)."""
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
+    from nlp.pipeline import Pipeline
+
+    classifier = load_classifier(DEFAULT_MODEL_DIR, onnx_encoder)
+    return {c.id: (c, Pipeline(classifier).score(c.messages)) for c in load_conversations() if c.split == "dev"}
+
+
+def _alerts(scored, cid: str):
+    conv, verdicts = scored[cid]
+    return conv, ConflictMonitor().process(conv.messages, verdicts)
+
+
+@pytest.mark.parametrize(
+    "cid", ["n1", "n2", "n5", "n6", "n9", "n10", "n13", "n14", "n17", "n18"]
+)  # civil debate, one rude message, friendly banter, a resolved complaint, an ad burst an admin handled
+def test_hard_negatives_stay_quiet(scored, cid: str) -> None:
+    conv, alerts = _alerts(scored, cid)
+    assert alerts == [], (conv.kind, [a.summary for a in alerts])
+
+
+def test_a_dispute_gets_one_alert_with_evidence_roles_and_next_step(scored) -> None:
+    conv, alerts = _alerts(scored, "d2")
+    opened = [a for a in alerts if a.event == "open"]
+    assert len(opened) == 1  # dedup: one alert for one dispute, however long it goes on
+    alert = opened[0]
+    index = {m.id: i for i, m in enumerate(conv.messages)}
+    assert conv.start - 3 <= index[alert.trigger_id] <= conv.start + 8
+    assert index[alert.start_id] <= index[alert.trigger_id] and alert.start_id in alert.evidence
+    roles = {p["user"]: p["role"] for p in alert.participants}
+    assert {"小雨妈", "班长妈妈"} <= set(roles) and "instigator" in roles.values()
+    assert alert.kind == "争执" and "私聊" in alert.suggestion and alert.summary
+    assert alert.severity in ("low", "medium", "high") and alert.group == conv.messages[0].group
+
+
+def test_rumour_is_called_a_rumour(scored) -> None:
+    _, alerts = _alerts(scored, "r1")
+    assert alerts and alerts[0].kind == "谣言" and "澄清" in alerts[0].suggestion
+
+
+def test_cooldown_lets_a_later_dispute_alert_again(scored) -> None:
+    conv, verdicts = scored["d3"]
+    calm_conv, calm_verdicts = scored["n13"]
+    later = conv.messages[-1].ts + timedelta(days=1)
+
+    def moved(messages, tag: str, shift: timedelta):
+        return [dataclasses.replace(m, id=f"{m.id}-{tag}", group="g", ts=m.ts + shift) for m in messages]
+
+    first = moved(conv.messages, "a", timedelta(0))
+    calm = moved(calm_conv.messages, "b", later - calm_conv.messages[0].ts)
+    again = moved(conv.messages, "c", later - conv.messages[0].ts + timedelta(days=1))
+    monitor = ConflictMonitor()
+    alerts = monitor.process(first + calm + again, list(verdicts) + list(calm_verdicts) + list(verdicts))
+    opened = [a for a in alerts if a.event == "open"]
+    assert len(opened) == 2 and opened[0].alert_id != opened[1].alert_id
+    assert opened[1].trigger_id.endswith("-c")
+
+
+def test_state_survives_a_restart(scored) -> None:
+    conv, verdicts = scored["d1"]
+    whole = ConflictMonitor().process(conv.messages, verdicts)
+    cut = conv.start + 2
+    first = ConflictMonitor()
+    before = first.process(conv.messages[:cut], verdicts[:cut])
+    restarted = ConflictMonitor()
+    restarted.restore(json.loads(json.dumps(first.state(), ensure_ascii=False)))
+    after = restarted.process(conv.messages[cut:], verdicts[cut:])
+    assert [a.to_dict() for a in before + after] == [a.to_dict() for a in whole]
+
+
+def test_conflicts_command_writes_alerts(tmp_path: Path, scored) -> None:
+    from nlp.cli.app import app
+
+    conv, _ = scored["d3"]
+    archive = tmp_path / "chat.jsonl"
+    archive.write_text(
+        "\n".join(json.dumps(m.to_record() | {"text": m.text}, ensure_ascii=False) for m in conv.messages) + "\n",
+        "utf-8",
+    )
+    out = tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(app, ["conflicts", str(archive), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    events = [a["event"] for a in alerts]
+    assert events[0] == "open" and events.count("open") == 1
+    keys = {"group", "alert_id", "trigger_id", "start_id", "ts", "severity", "participants", "evidence", "summary"}
+    assert all(keys <= set(a) and a["evidence"] for a in alerts)
+    assert len({a["alert_id"] for a in alerts}) == 1  # later rows escalate the same alert
