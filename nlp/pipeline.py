@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import allows_ad
-from nlp.classify.reasons import reasons_for
+from nlp.classify.reasons import reasons_for, top_terms
 from nlp.embed import Encoder
 from nlp.io import Message
 
@@ -60,6 +61,8 @@ class Pipeline:
         self.dedup = dedup
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
+        self._terms_cache: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
+        self._terms_lock = threading.Lock()
 
     def score(self, messages: Sequence[Message]) -> list[Verdict]:
         """Verdicts in input order. Thread-safe: group profiles are updated under a lock."""
@@ -119,7 +122,7 @@ class Pipeline:
                 gated = scores.copy()
                 gated[clf.labels.index("ad")] = 0.0
         for label in labels:
-            reasons += reasons_for(label, analysis, self._weights[label], related)
+            reasons += reasons_for(label, analysis, self._weights[label], related, self._terms(label, analysis))
         return Verdict(
             id=message.id,
             labels=labels,
@@ -127,6 +130,19 @@ class Pipeline:
             suggestion=clf.suggestion(gated),
             reasons=reasons,
         )
+
+    def _terms(self, label: str, analysis) -> list[tuple[str, int]]:
+        """Weighted terms of a flagged text, cached (bounded): archives repeat the same ads."""
+        key = (label, analysis.raw)
+        with self._terms_lock:
+            found = self._terms_cache.get(key)
+        if found is None:
+            found = top_terms(analysis, self._weights[label])
+            with self._terms_lock:
+                self._terms_cache[key] = found
+                if len(self._terms_cache) > 20_000:
+                    self._terms_cache.popitem(last=False)
+        return found
 
     def score_one(self, message: Message | str) -> Verdict:
         if isinstance(message, str):

@@ -115,5 +115,5 @@ def test_writers_round_trip_keep_input_fields(tmp_path: Path) -> None:
 
 
 def test_unknown_extension_is_rejected() -> None:
-    with pytest.raises(ValueError, match="无法从文件名判断格式"):
+    with pytest.raises(ValueError, match="无法判断格式"):
         list(read_messages("chat.xlsx"))

@@ -55,8 +55,14 @@ def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[t
 
 
 def reasons_for(
-    label: str, analysis: TextAnalysis, weights: np.ndarray, relatedness: np.ndarray | None = None
+    label: str,
+    analysis: TextAnalysis,
+    weights: np.ndarray,
+    relatedness: np.ndarray | None = None,
+    terms: list[tuple[str, int]] | None = None,
 ) -> list[str]:
+    """Reasons for one flagged label. ``terms`` are :func:`top_terms` when the caller has them
+    cached (they depend only on the text and the label: a forwarded ad needs them once)."""
     reasons: list[str] = []
     if label == "ad":
         reasons += [_signal_reason(s) for s in analysis.signals if s.kind in _CONTACT_REASON]
@@ -65,7 +71,7 @@ def reasons_for(
             reasons.append(f"与群主题相关度低（{max(relatedness[0], relatedness[1]):.2f}）")
         elif relatedness[4] > 0:
             reasons.append(f"与本群近期话题相关度低（{relatedness[3]:.2f}）")
-    for gram, position in top_terms(analysis, weights):
+    for gram, position in top_terms(analysis, weights) if terms is None else terms:
         where = f"，第{position}字" if position > 0 else ""
         reasons.append(f"{_TERM_REASON[label]}「{gram}」{where}")
     return reasons[:4]

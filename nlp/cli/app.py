@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from nlp.cli.conflicts import conflicts_command
+from nlp.cli.importer import import_command
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
 from nlp.cli.score import score_command
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(model_app, name="model")
+app.command("import")(import_command)
 app.command("inspect")(inspect_command)
 app.command("score")(score_command)
 app.command("topics")(topics_command)

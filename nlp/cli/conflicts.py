@@ -50,7 +50,10 @@ def conflicts_command(
     with open_writer(output) as writer:
         for alert in alerts:
             writer.write(alert.to_dict())
-    rows = [(a.group, a.severity, a.kind, a.trigger_id, a.summary) for a in alerts[:20]]
+    rows = [
+        (a.group, a.severity, a.kind + ("（升级）" if a.event == "escalate" else ""), a.trigger_id, a.summary)
+        for a in alerts[:20]
+    ]
     if rows:
         err.print(rows_table("冲突预警 (conflict alerts)", ("group", "severity", "kind", "at", "summary"), rows))
     err.print(

@@ -64,7 +64,9 @@ def _decode(raw: bytes, line: int, name: str | None) -> str:
         ) from None
 
 
-def read_jsonl(source: Source, *, strict: bool = False, on_error: ErrorHandler | None = None) -> Iterator[Message]:
+def read_jsonl(
+    source: Source, *, strict: bool = False, on_error: ErrorHandler | None = None, mapping: dict[str, str] | None = None
+) -> Iterator[Message]:
     """One JSON object per line; blank lines are ignored."""
     name = _source_name(source)
     with _open_binary(source) as handle:
@@ -81,7 +83,7 @@ def read_jsonl(source: Source, *, strict: bool = False, on_error: ErrorHandler |
                     raise RecordError(
                         line_no, f"不是合法的 JSON：{exc.msg}，第 {exc.colno} 列 (invalid JSON: {exc.msg})", source=name
                     ) from None
-                yield Message.from_record(record, line_no)
+                yield Message.from_record(_mapped(record, mapping), line_no)
             except RecordError as error:
                 error.source = error.source or name
                 _report(error, strict, on_error)
@@ -108,7 +110,9 @@ class _LineTracker:
                 _report(error, self._strict, self._on_error)
 
 
-def read_csv(source: Source, *, strict: bool = False, on_error: ErrorHandler | None = None) -> Iterator[Message]:
+def read_csv(
+    source: Source, *, strict: bool = False, on_error: ErrorHandler | None = None, mapping: dict[str, str] | None = None
+) -> Iterator[Message]:
     """A header row, then one message per row; empty cells count as missing."""
     name = _source_name(source)
     with _open_binary(source) as handle:
@@ -118,6 +122,9 @@ def read_csv(source: Source, *, strict: bool = False, on_error: ErrorHandler | N
         if header is None:
             return
         header = [h.strip() for h in header]
+        if mapping:
+            renamed = {theirs: ours for ours, theirs in mapping.items()}
+            header = [renamed.get(h, h) for h in header]
         if "text" not in header:
             raise RecordError(1, f'表头缺少列 "text" (CSV header has no "text" column: {header})', "text", name)
         for row in reader:
@@ -136,22 +143,77 @@ def read_csv(source: Source, *, strict: bool = False, on_error: ErrorHandler | N
                 _report(error, strict, on_error)
 
 
+FORMATS = ("jsonl", "csv", "qq", "wechat", "telegram")
+
+
 def detect_format(path: str | Path) -> str:
-    """``jsonl`` or ``csv`` from the file name; ``-`` (stdin) is JSONL."""
+    """The archive's format from its name and first bytes: a QQ 消息记录 ``.txt``, a WeChat
+    (MemoTrace/WeChatMsg) CSV, a Telegram ``result.json``, or our own JSONL / CSV. ``-`` is JSONL."""
     suffix = Path(str(path)).suffix.lower()
-    if str(path) == "-" or suffix in JSONL_SUFFIXES:
+    if str(path) == "-":
+        return "jsonl"
+    head = Path(path).read_bytes()[:4096].decode("utf-8", errors="ignore") if Path(path).is_file() else ""
+    if suffix == ".txt":
+        from nlp.io.qq_txt import looks_like_qq
+
+        if looks_like_qq(head.splitlines()) or looks_like_qq(_gbk_head(path)):
+            return "qq"
+    if suffix == ".json":
+        from nlp.io.telegram_json import looks_like_telegram
+
+        if looks_like_telegram(head):
+            return "telegram"
+    if suffix in JSONL_SUFFIXES:
         return "jsonl"
     if suffix in CSV_SUFFIXES:
-        return "csv"
-    raise ValueError(f"无法从文件名判断格式: {path} (use .jsonl or .csv)")
+        from nlp.io.wechat_csv import looks_like_wechat
+
+        first = next(csv.reader([head.lstrip("\ufeff").splitlines()[0] if head else ""]), [])
+        return "wechat" if looks_like_wechat(first) else "csv"
+    raise ValueError(f"无法判断格式: {path} (use .jsonl/.csv, a QQ .txt, a WeChat .csv or Telegram result.json)")
+
+
+def _gbk_head(path: str | Path) -> list[str]:
+    return Path(path).read_bytes()[:4096].decode("gb18030", errors="ignore").splitlines()
 
 
 def read_messages(
-    path: str | Path, *, format: str = "auto", strict: bool = False, on_error: ErrorHandler | None = None
+    path: str | Path,
+    *,
+    format: str = "auto",
+    strict: bool = False,
+    on_error: ErrorHandler | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> Iterator[Message]:
-    """Read any supported archive; ``format`` is ``auto``, ``jsonl`` or ``csv``."""
+    """Read any supported archive (``format``: ``auto`` or one of :data:`FORMATS`).
+
+    ``mapping`` ({our field: their column}, e.g. ``{"text": "内容", "user": "发言人"}``) reads a
+    generic CSV/JSONL whose columns have other names."""
     fmt = detect_format(path) if format == "auto" else format
+    if fmt == "qq":
+        from nlp.io.qq_txt import read_qq_txt
+
+        return read_qq_txt(path, strict=strict, on_error=on_error)
+    if fmt == "wechat":
+        from nlp.io.wechat_csv import read_wechat_csv
+
+        return read_wechat_csv(path, strict=strict, on_error=on_error)
+    if fmt == "telegram":
+        from nlp.io.telegram_json import read_telegram_json
+
+        return read_telegram_json(path, strict=strict, on_error=on_error)
     readers = {"jsonl": read_jsonl, "csv": read_csv}
     if fmt not in readers:
-        raise ValueError(f"未知格式 {fmt!r} (unknown format; choose from {sorted(readers)})")
-    return readers[fmt](path, strict=strict, on_error=on_error)
+        raise ValueError(f"未知格式 {fmt!r} (unknown format; choose from {list(FORMATS)})")
+    return readers[fmt](path, strict=strict, on_error=on_error, mapping=mapping)
+
+
+def _mapped(record: dict, mapping: dict[str, str] | None) -> dict:
+    """Rename a record's columns to our field names (their column -> our field)."""
+    if not mapping or not isinstance(record, dict):
+        return record
+    out = dict(record)
+    for ours, theirs in mapping.items():
+        if theirs in out:
+            out[ours] = out.pop(theirs)
+    return out

@@ -25,16 +25,17 @@ KNOWN_FIELDS = ("id", "group", "user", "ts", "text", "reply_to", "group_topic")
 class RecordError(ValueError):
     """A record that cannot become a :class:`Message`; names its line and field."""
 
-    def __init__(self, line: int, message: str, field: str | None = None, source: str | None = None):
+    def __init__(self, line: int, message: str, field: str | None = None, source: str | None = None, unit: str = "行"):
         self.line = line
         self.field = field
         self.source = source
         self.reason = message
+        self.unit = unit  # "行" (line) for text formats, "条消息" (message) for a JSON export
         super().__init__(message)
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        return f"{where}第 {self.line} 行: {self.reason}"
+        return f"{where}第 {self.line} {self.unit}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

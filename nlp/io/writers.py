@@ -1,10 +1,10 @@
 """Streaming writers: records go out as they are produced, so memory stays flat on any archive.
 
-The format follows the output file's extension (``.jsonl`` or ``.csv``); ``-`` writes JSONL to
-stdout. CSV cells that hold lists or objects (labels, scores, signals) are written as JSON text so a
+The format follows the output file's extension (``.jsonl``, ``.csv`` or ``.parquet``); ``-`` writes
+JSONL to stdout. CSV cells that hold lists or objects (labels, scores, signals) are written as JSON text so a
 spreadsheet shows them and a program can parse them back.
 
-Imports only the standard library.
+Imports only the standard library (pyarrow lazily, for Parquet).
 """
 
 from __future__ import annotations
@@ -110,11 +110,62 @@ def _cell(value: Any) -> Any:
     return value
 
 
+class ParquetWriter(RecordWriter):
+    """Parquet via pyarrow (imported only here), written in row groups of ``chunk`` records.
+
+    The schema comes from the first row group (lists stay lists, scores a struct); times are ISO
+    strings as in the other formats. Not appendable: ``--resume`` needs JSONL or CSV."""
+
+    def __init__(self, path: str | Path, append: bool = False, chunk: int = 10_000) -> None:
+        if append:
+            raise ValueError("Parquet 输出不能追加 (Parquet output cannot be appended; use .jsonl to resume)")
+        super().__init__(path, append)
+        self.chunk = chunk
+        self._rows: list[dict[str, Any]] = []
+        self._writer = None
+
+    def __enter__(self) -> Self:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._handle = sys.stdout  # placeholder so ``handle`` works; pyarrow writes the file itself
+        return self
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._rows.append({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()})
+        if len(self._rows) >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._rows:
+            return
+        if self._writer is None:
+            table = pa.Table.from_pylist(self._rows)
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = pa.Table.from_pylist(self._rows, schema=self._writer.schema)
+        self._writer.write_table(table)
+        self._rows = []
+
+    def sync(self) -> int:
+        self._flush()
+        return 0
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+        self._handle = None
+
+
 def open_writer(path: str | Path, append: bool = False) -> RecordWriter:
-    """A writer chosen by extension: ``.csv`` -> CSV, ``.jsonl``/``.json``/``-`` -> JSONL."""
+    """A writer chosen by extension: ``.csv`` -> CSV, ``.parquet`` -> Parquet, ``.jsonl``/``.json``/``-`` -> JSONL."""
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".csv":
         return CsvWriter(path, append)
+    if suffix == ".parquet":
+        return ParquetWriter(path, append)
     if str(path) == "-" or suffix in (".jsonl", ".ndjson", ".json"):
         return JsonlWriter(path, append)
-    raise ValueError(f"无法从文件名判断输出格式: {path} (use .jsonl or .csv)")
+    raise ValueError(f"无法从文件名判断输出格式: {path} (use .jsonl, .csv or .parquet)")
