@@ -27,6 +27,9 @@ demo: fetch
 	$(VENV)/bin/qunshao score data/sample_chat.jsonl --groups data/sample_groups.yaml -o out/sample_scored.jsonl --show 25
 	$(VENV)/bin/qunshao topics data/sample_chat.jsonl -o out/sample_topics.jsonl --summary out/sample_topics_summary.json
 	$(VENV)/bin/qunshao conflicts data/sample_chat.jsonl -o out/sample_alerts.jsonl
+	$(VENV)/bin/qunshao import data/sample_chat_qq.txt -o out/sample_qq_imported.jsonl
+	$(VENV)/bin/qunshao report data/sample_chat_qq.txt --groups data/sample_groups.yaml -o out/report.html
+	@echo "报告 (HTML report): $(CURDIR)/out/report.html"
 
 test: fetch
 	$(PY) -m pytest -q

@@ -11,6 +11,7 @@ from nlp.cli.conflicts import conflicts_command
 from nlp.cli.importer import import_command
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
+from nlp.cli.report import report_command
 from nlp.cli.score import score_command
 from nlp.cli.topics import topics_command
 from nlp.cli.train import eval_command, train_command
@@ -28,6 +29,7 @@ app.command("inspect")(inspect_command)
 app.command("score")(score_command)
 app.command("topics")(topics_command)
 app.command("conflicts")(conflicts_command)
+app.command("report")(report_command)
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 
