@@ -153,3 +153,35 @@ def test_resume_after_kill_9_scores_every_message_exactly_once(tmp_path: Path) -
 
     result = runner.invoke(app, [*args, "--resume"])  # resuming a finished run changes nothing
     assert result.exit_code == 0 and out.read_text("utf-8").count("\n") == 20_000
+
+
+def test_feedback_from_the_service_retrains_into_a_new_version(tmp_path: Path) -> None:
+    from nlp.classify.model_files import load_classifier, read_manifest
+    from nlp.serve.store import Store
+
+    rows = []
+    for i in range(12):
+        rows += [
+            {"text": f"加微信 shop_{i:04d} 领取优惠券", "labels": ["ad"]},
+            {"text": f"你是不是傻{i}，滚出去", "labels": ["negativity"]},
+            {"text": f"第{i}章的人物描写很细腻", "labels": []},
+            {"text": f"今晚吃火锅还是烧烤{i}", "labels": ["offtopic"]},
+        ]
+    train = _labelled(tmp_path / "train.jsonl", rows)
+    store_dir = tmp_path / "models"
+    common = ["train", str(train), "--dev", str(train), "--no-chat-data", "--encoder", "none", "-o", str(store_dir)]
+    assert runner.invoke(app, [*common, "--versioned"]).exit_code == 0
+    db = tmp_path / "serve.db"
+    store = Store(db)
+    for i in range(6):  # moderators recalled these as ads: a new wording the first model has not seen
+        store.add_feedback({"message_id": f"m{i}", "text": f"私信我领内部资料包{i}号", "labels": ["ad"]})
+    store.close()
+    result = runner.invoke(app, [*common, "--versioned", "--feedback", str(db)])
+    assert result.exit_code == 0, result.output
+    assert (store_dir / "CURRENT").read_text().strip() == "v0002"
+    assert read_manifest(store_dir)["feedback"]["rows"] == 6
+    assert (store_dir / "v0002" / "feedback-rows.jsonl").exists() and (store_dir / "v0001").exists()
+    assert load_classifier(store_dir).n_train_["ad"]["positive"] == 18
+    result = runner.invoke(app, ["model", "use", "v0001", "--store", str(store_dir)])
+    assert result.exit_code == 0 and load_classifier(store_dir).n_train_["ad"]["positive"] == 12
+    assert runner.invoke(app, ["model", "use", "v0009", "--store", str(store_dir)]).exit_code == 1

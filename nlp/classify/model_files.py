@@ -48,8 +48,37 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
     return directory
 
 
+CURRENT_FILE = "CURRENT"  # in a versioned store: the name of the version in use
+
+
+def resolve_model_dir(directory: str | Path) -> Path:
+    """A model directory, or a versioned store (``v0001/``, ``v0002/`` ... and ``CURRENT``) resolved
+    to the version in use."""
+    directory = Path(directory)
+    current = directory / CURRENT_FILE
+    if not (directory / MANIFEST_FILE).exists() and current.exists():
+        return directory / current.read_text("utf-8").strip()
+    return directory
+
+
+def next_version(store: str | Path) -> Path:
+    """Where a new version of a versioned store goes (old versions are kept)."""
+    store = Path(store)
+    numbers = [int(p.name[1:]) for p in store.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()]
+    return store / f"v{max(numbers, default=0) + 1:04d}"
+
+
+def use_version(store: str | Path, version: str) -> Path:
+    store = Path(store)
+    if not (store / version / MANIFEST_FILE).exists():
+        known = sorted(p.name for p in store.glob("v*") if (p / MANIFEST_FILE).exists())
+        raise FileNotFoundError(f"{store} has no version {version!r} (versions: {', '.join(known) or 'none'})")
+    (store / CURRENT_FILE).write_text(version + "\n", "utf-8")
+    return store / version
+
+
 def read_manifest(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / MANIFEST_FILE
+    path = resolve_model_dir(directory) / MANIFEST_FILE
     if not path.exists():
         raise FileNotFoundError(f"{directory} 不是模型目录：缺少 {MANIFEST_FILE} (not a model directory)")
     return json.loads(path.read_text("utf-8"))
@@ -64,8 +93,9 @@ def load_classifier(
     """Load heads and attach an encoder: ``"auto"`` builds the one named in the manifest (on
     ``device`` with ``backend``); an :class:`Encoder` is used as given (it must be the same model);
     ``None`` only for encoder-free models."""
+    directory = resolve_model_dir(directory)
     manifest = read_manifest(directory)
-    clf: MessageClassifier = joblib.load(Path(directory) / CLASSIFIER_FILE)
+    clf: MessageClassifier = joblib.load(directory / CLASSIFIER_FILE)
     wanted = manifest.get("encoder")
     if wanted is None:
         clf.encoder = None

@@ -13,6 +13,7 @@ from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
 from nlp.cli.report import report_command
 from nlp.cli.score import score_command
+from nlp.cli.serve import serve_command
 from nlp.cli.topics import topics_command
 from nlp.cli.train import eval_command, train_command
 
@@ -30,6 +31,7 @@ app.command("score")(score_command)
 app.command("topics")(topics_command)
 app.command("conflicts")(conflicts_command)
 app.command("report")(report_command)
+app.command("serve")(serve_command)
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 

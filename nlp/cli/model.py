@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nlp.cli.output import err
+from nlp.cli.output import err, rows_table
 from nlp.embed.default_model import (
     DEFAULT_MODEL,
     ONNX_FILE,
@@ -76,3 +76,34 @@ def info() -> None:
         table.add_row(ONNX_FILE, f"sha256 {sha256_file(onnx)}" if onnx.exists() else "not built")
     table.add_row("licence", DEFAULT_MODEL.licence)
     console.print(table)
+
+
+@model_app.command("use")
+def use(
+    version: Annotated[str, typer.Argument(help="A version of the store, e.g. v0002.")],
+    store: Annotated[Path, typer.Option(help="The versioned model store (written by train --versioned).")],
+) -> None:
+    """Switch a versioned model store to another version (the service loads it on its next start)."""
+    from nlp.classify.model_files import use_version
+
+    try:
+        target = use_version(store, version)
+    except FileNotFoundError as exc:
+        err.print(f"[red]错误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"{store} now uses {target.name}", highlight=False)
+
+
+@model_app.command("versions")
+def versions(store: Annotated[Path, typer.Option(help="The versioned model store.")]) -> None:
+    """List a store's versions with when they were built and their dev F1 per label."""
+    from nlp.classify.model_files import CURRENT_FILE, read_manifest
+
+    current = (store / CURRENT_FILE).read_text("utf-8").strip() if (store / CURRENT_FILE).exists() else None
+    rows = []
+    for version in sorted(p for p in store.glob("v[0-9]*") if (p / "manifest.json").exists()):
+        manifest = read_manifest(version)
+        dev = manifest.get("dev_metrics", {}).get("all", {})
+        f1 = ", ".join(f"{k} {v.get('f1')}" for k, v in dev.items())
+        rows.append(("*" if version.name == current else "", version.name, manifest.get("created", ""), f1))
+    err.print(rows_table(f"model versions in {store}", ("use", "version", "created", "dev F1"), rows))

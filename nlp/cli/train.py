@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -32,12 +34,21 @@ def train_command(
         str, typer.Option(help="Encoder name/path, or 'none' for the encoder-free model.")
     ] = "m3e-small",
     chat_weight: Annotated[float, typer.Option(help="Weight of all chat rows relative to all public rows.")] = 2.0,
+    feedback: Annotated[
+        Path | None, typer.Option(help="The service's SQLite file: moderators' verdicts become training rows.")
+    ] = None,
+    versioned: Annotated[
+        bool, typer.Option(help="Treat --output as a versioned store: write the next vNNNN and switch to it.")
+    ] = False,
 ) -> None:
     """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
-    from nlp.classify.model_files import save_classifier
+    from nlp.classify.model_files import next_version, save_classifier, use_version
     from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, Recipe, train
 
-    train_files = ([CHAT_TRAIN] if chat_data else []) + list(data or [])
+    extra = []
+    if feedback is not None:
+        extra.append(_feedback_file(feedback))
+    train_files = ([CHAT_TRAIN] if chat_data else []) + list(data or []) + extra
     dev_files = ([CHAT_DEV] if chat_data else []) + list(dev or [])
     if not train_files:
         err.print("[red]没有训练数据[/red] (no training data: give files or keep --chat-data)")
@@ -57,8 +68,15 @@ def train_command(
     except RecordError as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    save_classifier(clf, output, report)
-    err.print(f"model written to {output}; thresholds {clf.thresholds_}", highlight=False)
+    if feedback is not None:
+        report["feedback"] = {"db": str(feedback), "rows": sum(1 for _ in extra[0].open("r", encoding="utf-8"))}
+    target = next_version(output) if versioned else output
+    save_classifier(clf, target, report)
+    if extra:  # keep the feedback rows with the model they trained
+        shutil.copy(extra[0], target / "feedback-rows.jsonl")
+    if versioned:
+        use_version(output, target.name)
+    err.print(f"model written to {target}; thresholds {clf.thresholds_}", highlight=False)
     _print_metrics(report["dev_metrics"]["all"], "dev")
 
 
@@ -96,3 +114,22 @@ def _print_metrics(metrics: dict, title: str) -> None:
     for label, row in metrics.items():
         table.add_row(label, *(str(row.get(c, "")) for c in columns))
     Console().print(table)
+
+
+def _feedback_file(db: Path) -> Path:
+    """Moderator feedback from the service's store as a labelled JSONL (copied next to the model
+    afterwards, so the manifest's data summary can be traced to the rows)."""
+    from nlp.serve.store import Store
+
+    if not db.exists():
+        raise typer.BadParameter(f"{db} does not exist", param_hint="--feedback")
+    rows = Store(db).feedback()
+    path = Path(tempfile.mkdtemp(prefix="qunshao-feedback-")) / "feedback-rows.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            record = {"text": row["text"], "labels": row["labels"], "id": f"feedback-{row['id']}"}
+            if row.get("group_topic"):
+                record["group_topic"] = row["group_topic"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    err.print(f"{len(rows)} moderator feedback rows from {db}", highlight=False)
+    return path

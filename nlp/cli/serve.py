@@ -1,0 +1,52 @@
+"""``qunshao serve``: the moderation service for QQ / WeChat / Telegram bots (see nlp.serve)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nlp.classify.model_files import DEFAULT_MODEL_DIR
+from nlp.cli.output import err
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    token: Annotated[str | None, typer.Option(help="Bearer token clients must send (or QUNSHAO_TOKEN).")] = None,
+    model: Annotated[Path, typer.Option(help="Model directory.")] = DEFAULT_MODEL_DIR,
+    db: Annotated[Path, typer.Option(help="SQLite file for feedback, alerts and group state.")] = Path(
+        "qunshao-serve.db"
+    ),
+    max_messages: Annotated[int, typer.Option(help="Most messages in one request (more: 413).")] = 256,
+    max_wait_ms: Annotated[float, typer.Option(help="How long a request waits to share a batch.")] = 5.0,
+    dry_run: Annotated[bool, typer.Option(help="Only log what would be blocked or reviewed.")] = False,
+) -> None:
+    """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
+    import uvicorn
+
+    from nlp.serve import Settings, create_app
+
+    token = token or os.environ.get("QUNSHAO_TOKEN") or None
+    if not token and not _is_loopback(host):
+        err.print(
+            f"[yellow]警告[/yellow] serving on {host} without a token: anyone who can reach it can use it "
+            "(set --token or QUNSHAO_TOKEN)",
+            highlight=False,
+        )
+    settings = Settings(
+        model=model, db=db, token=token, max_messages=max_messages, max_wait_ms=max_wait_ms, dry_run=dry_run
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=30)

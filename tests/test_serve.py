@@ -1,0 +1,168 @@
+"""The moderation service, started for real on a loopback port and called over HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples" / "python_client"))
+
+from qunshao_client import QunshaoClient, QunshaoError  # noqa: E402
+
+TOKEN = "test-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(pipeline, db: Path, **settings) -> Iterator[str]:
+    import uvicorn
+
+    from nlp.serve import Settings, create_app
+
+    port = _free_port()
+    app = create_app(Settings(db=db, token=TOKEN, **settings), pipeline=pipeline)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def pipeline(onnx_encoder):
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+    from nlp.pipeline import Pipeline
+
+    return Pipeline(DEFAULT_MODEL_DIR, encoder=onnx_encoder)
+
+
+@pytest.fixture(scope="module")
+def server(pipeline, tmp_path_factory) -> Iterator[str]:
+    with live_server(pipeline, tmp_path_factory.mktemp("serve") / "state.db", max_messages=8) as url:
+        yield url
+
+
+def _raw(url: str, body: bytes, token: str | None = TOKEN) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_moderate_through_the_client(server: str) -> None:
+    client = QunshaoClient(server, token=TOKEN)
+    ad, calm = client.moderate(
+        [{"text": "兼职刷单日结三百，加V：jz_7788", "id": "a"}, {"text": "好的，谢谢", "id": "b"}]
+    )
+    assert ad["id"] == "a" and "ad" in ad["labels"] and ad["suggestion"] in ("review", "block") and ad["reasons"]
+    assert calm["labels"] == [] and calm["suggestion"] == "pass"
+    assert client.health()["status"] == "ok"
+
+
+def test_auth_is_required(server: str) -> None:
+    status, body = _raw(f"{server}/v1/moderate", b'{"messages": [{"text": "hi"}]}', token=None)
+    assert status == 401 and "token" in body["detail"]
+    status, _ = _raw(f"{server}/v1/moderate", b'{"messages": [{"text": "hi"}]}', token="wrong")
+    assert status == 401
+
+
+def test_limits_give_413(server: str) -> None:
+    many = json.dumps({"messages": [{"text": f"消息{i}"} for i in range(9)]}).encode()
+    status, body = _raw(f"{server}/v1/moderate", many)
+    assert status == 413 and "limit is 8" in body["detail"]
+    huge = json.dumps({"messages": [{"text": "长" * 10}], "padding": "x" * 1_100_000}).encode()
+    status, body = _raw(f"{server}/v1/moderate", huge)
+    assert status == 413 and "over the limit" in body["detail"]
+
+
+def test_malformed_input_is_422_not_500(server: str) -> None:
+    status, body = _raw(f"{server}/v1/moderate", b'{"messages": [{"text": "unterminated')
+    assert status == 422 and "json" in json.dumps(body).lower()
+    status, body = _raw(f"{server}/v1/moderate", b'{"messages": [{"id": "1"}]}')
+    assert status == 422 and "text" in json.dumps(body)
+    status, body = _raw(f"{server}/v1/moderate", b'{"messages": [{"text": "hi", "ts": "yesterday"}]}')
+    assert status == 422 and "messages[0]" in body["detail"] and "ts" in body["detail"]
+    status, body = _raw(f"{server}/v1/moderate", json.dumps({"messages": [{"text": "长" * 5000}]}).encode())
+    assert status == 422  # over the per-message length cap
+
+
+def test_openai_moderations_shape(server: str) -> None:
+    status, body = _raw(
+        f"{server}/v1/moderations", json.dumps({"input": ["你是不是脑子有病，滚出去", "今天天气不错"]}).encode()
+    )
+    assert status == 200 and body["id"].startswith("modr-") and body["model"].startswith("qunshao-")
+    abuse, calm = body["results"]
+    assert abuse["flagged"] and abuse["categories"]["harassment"] and abuse["categories"]["negativity"]
+    assert not calm["flagged"] and set(calm["category_scores"]) >= {"harassment", "hate", "violence", "ad"}
+    status, single = _raw(f"{server}/v1/moderations", json.dumps({"input": "收到"}).encode())
+    assert status == 200 and len(single["results"]) == 1
+
+
+def test_group_stream_raises_an_alert_on_a_scripted_dispute(server: str) -> None:
+    from nlp.conflict.dataset import load_conversations
+
+    conv = next(c for c in load_conversations() if c.id == "d2")
+    client = QunshaoClient(server, token=TOKEN)
+    alerts, topics = [], []
+    for m in conv.messages:
+        reply = client.group_messages(
+            "parents-1", [{"id": m.id, "user": m.user, "ts": m.ts.isoformat(), "reply_to": m.reply_to, "text": m.text}]
+        )
+        alerts += reply["alerts"]
+        topics += reply["topics"]
+    assert [a["kind"] for a in alerts if a["event"] == "open"] == ["争执"]
+    assert len(topics) == len(conv.messages)
+    stored = client.alerts("parents-1")
+    assert stored and stored[-1]["alert_id"] == alerts[0]["alert_id"]
+
+
+def test_metrics_are_prometheus_text(server: str) -> None:
+    with urllib.request.urlopen(f"{server}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    assert "qunshao_requests_total" in text and "qunshao_request_seconds_bucket" in text
+    assert "qunshao_batch_messages_bucket" in text and 'qunshao_labels_total{label="ad"}' in text
+
+
+def test_feedback_and_alerts_survive_a_restart(pipeline, tmp_path: Path) -> None:
+    db = tmp_path / "durable.db"
+    with live_server(pipeline, db) as url:
+        client = QunshaoClient(url, token=TOKEN)
+        feedback_id = client.feedback("m-9", "这条其实是广告：加V领资料", ["ad"], group="g", moderator="群主")
+    with live_server(pipeline, db) as url:
+        from nlp.serve.store import Store
+
+        rows = Store(db).feedback()
+        assert [(r["id"], r["message_id"], r["labels"]) for r in rows] == [(feedback_id, "m-9", ["ad"])]
+        assert QunshaoClient(url, token=TOKEN).health()["status"] == "ok"
+
+
+def test_client_reports_errors(server: str) -> None:
+    with pytest.raises(QunshaoError) as caught:
+        QunshaoClient(server, token="nope").moderate([{"text": "hi"}])
+    assert caught.value.status == 401
