@@ -44,9 +44,21 @@ def score_command(
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
     show: Annotated[int, typer.Option(help="Print this many flagged messages as a table on stderr.")] = 0,
+    engine: Annotated[str, typer.Option(help="local, or ray: INPUT is a directory of shards, OUTPUT a directory.")] = (
+        "local"
+    ),
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto or ray://host:10001 (default: local).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Ray actors (each loads the model once).")] = 2,
+    output_format: Annotated[str, typer.Option(help="Ray engine shards: jsonl or parquet.")] = "jsonl",
 ) -> None:
     """Label every message as ad / negativity / offtopic, with scores, a suggestion and reasons."""
     from nlp.pipeline import Pipeline
+
+    if engine == "ray":
+        _score_on_ray(inputs, output, model, workers, address, output_format, device)
+        return
+    if engine != "local":
+        raise typer.BadParameter(f"{engine!r}: choose local or ray", param_hint="--engine")
 
     names = [str(p) for p in inputs]
     to_file = output != "-"
@@ -192,3 +204,24 @@ def _progress_bar(progress: bool | None, total: int | None, done: int) -> _Bar:
 def _flagged_row(message_id: str, text: str, verdict) -> tuple[str, str, str, str, str]:
     labels = ", ".join(f"{label} {verdict.scores[label]:.2f}" for label in verdict.labels)
     return (message_id, verdict.suggestion, labels, text[:40], "；".join(verdict.reasons))
+
+
+def _score_on_ray(
+    inputs: list[Path], output: str, model: Path, workers: int, address: str | None, output_format: str, device: str
+) -> None:
+    from nlp.distributed import score_with_ray
+
+    if len(inputs) != 1 or not inputs[0].is_dir():
+        raise typer.BadParameter("with --engine ray, give one input directory of shards", param_hint="INPUTS")
+    try:
+        results = score_with_ray(inputs[0], output, model, workers, address, output_format, device)
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]错误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    rows = sum(r.rows for r in results)
+    skipped = sum(r.skipped for r in results)
+    err.print(
+        f"scored {rows} messages in {len(results)} shards on Ray ({workers} workers) into {output}"
+        + (f"; {skipped} bad records skipped" if skipped else ""),
+        highlight=False,
+    )

@@ -166,6 +166,8 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
         started = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
+            if int(length) <= 8 * settings.max_body_bytes:
+                await request.body()  # read it, so the client sees the 413 instead of a reset connection
             response = JSONResponse(
                 {"detail": f"request body {length} bytes is over the limit of {settings.max_body_bytes}"}, 413
             )
