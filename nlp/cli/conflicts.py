@@ -9,15 +9,14 @@ and ``event``: ``open`` or ``escalate``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, err, rows_table
-from nlp.io import RecordError, open_writer, read_messages
+from nlp.cli.output import SkippedRecords, by_group_and_time, err, read_archives, rows_table
+from nlp.io import open_writer
 
 
 def conflicts_command(
@@ -34,13 +33,8 @@ def conflicts_command(
     from nlp.pipeline import Pipeline
 
     report = SkippedRecords()
-    try:
-        messages = [m for path in inputs for m in read_messages(path, strict=strict, on_error=report)]
-    except RecordError as exc:
-        err.print(f"[red]错误[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    order = sorted(range(len(messages)), key=lambda i: (messages[i].group, messages[i].ts or datetime.min, i))
-    ordered = [messages[i] for i in order]
+    messages = read_archives(inputs, strict, report)
+    ordered = by_group_and_time(messages)
     pipeline = Pipeline(model)
     monitor = ConflictMonitor()
     alerts = []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
-from nlp.io import RecordError
+from nlp.io import Message, RecordError, read_messages
 
 err = Console(stderr=True)
 
@@ -33,3 +36,19 @@ def rows_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def read_archives(inputs: Sequence[Path], strict: bool, report: SkippedRecords) -> list[Message]:
+    """Every good record of every input (any supported format), for commands that need the whole
+    archive at once (topics, conflicts, report); a fatal record error exits with status 1."""
+    try:
+        return [m for path in inputs for m in read_messages(path, strict=strict, on_error=report)]
+    except RecordError as exc:
+        err.print(f"[red]错误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def by_group_and_time(messages: Sequence[Message]) -> list[Message]:
+    """Messages grouped, each group in time order (records without a time keep their place)."""
+    order = sorted(range(len(messages)), key=lambda i: (messages[i].group, messages[i].ts or datetime.min, i))
+    return [messages[i] for i in order]

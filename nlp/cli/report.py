@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,7 @@ import typer
 
 from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, err
-from nlp.io import RecordError, read_messages
+from nlp.cli.output import SkippedRecords, by_group_and_time, err, read_archives
 
 
 def report_command(
@@ -35,13 +33,7 @@ def report_command(
     report = SkippedRecords()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("读取 (reading)", total=5)
-        try:
-            messages = [m for path in inputs for m in read_messages(path, strict=strict, on_error=report)]
-        except RecordError as exc:
-            err.print(f"[red]错误[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        order = sorted(range(len(messages)), key=lambda i: (messages[i].group, messages[i].ts or datetime.min, i))
-        messages = [messages[i] for i in order]
+        messages = by_group_and_time(read_archives(inputs, strict, report))
         progress.update(task, advance=1, description="评分 (scoring)")
         pipeline = Pipeline(model, profiles=load_group_profiles(groups) if groups else None)
         verdicts = [v for start in range(0, len(messages), 512) for v in pipeline.score(messages[start : start + 512])]

@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from nlp.cli.output import SkippedRecords, err, rows_table
-from nlp.io import RecordError, open_writer, read_messages
+from nlp.cli.output import SkippedRecords, err, read_archives, rows_table
+from nlp.io import open_writer
 
 
 def parse_window(text: str) -> timedelta:
@@ -48,11 +48,7 @@ def topics_command(
 
     span = parse_window(window)
     report = SkippedRecords()
-    try:
-        messages = [m for path in inputs for m in read_messages(path, strict=strict, on_error=report)]
-    except RecordError as exc:
-        err.print(f"[red]错误[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    messages = read_archives(inputs, strict, report)
     model = TopicModel(encoder=Encoder(encoder), min_topic_size=min_topic_size).fit(messages)
     labels = model.labels_
     with open_writer(output) as writer:
