@@ -140,7 +140,8 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
         f"Command: `{command}` ({time.strftime('%Y-%m-%d')}), on the 2-core CPU machine described in "
         "docs/benchmarks.md. Thresholds are each model's own, chosen on dev (`data/labelled/chat_dev.jsonl` + "
         "COLD dev + SWSR dev) when the model was built; no number below was used to choose anything.",
-        "Topic clustering is evaluated separately: docs/eval-topics.md (`scripts/evaluate_topics.py`).",
+        "Topic clustering and the conflict monitor are evaluated separately: docs/eval-topics.md "
+        "(`scripts/evaluate_topics.py`) and docs/eval-conflicts.md (`scripts/evaluate_conflicts.py`).",
         "",
         "| measurement | bar | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),
