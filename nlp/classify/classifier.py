@@ -43,14 +43,16 @@ UNKNOWN = -1
 class Features:
     """Everything computed once per batch and shared by the heads and the reasons.
 
-    Kept in blocks: text features per *distinct* text (``text`` with ``rows`` mapping messages to
-    them), the weighted sentence embedding per message (``dense``; None encoder-free) and the group
-    relatedness (``related``). Prediction multiplies block by block; the stacked matrices that
-    fitting needs (``base``, ``offtopic``) are built only when asked for."""
+    Kept in blocks: text features per *distinct* text (hashed ``ngrams`` and dense ``signals``, with
+    ``rows`` mapping messages to them), the weighted sentence embedding per message (``dense``; None
+    encoder-free) and the group relatedness (``related``). Prediction multiplies block by block (no
+    sparse stacking on a bot's single message); the stacked matrices that fitting needs (``base``,
+    ``offtopic``) are built only when asked for."""
 
     analyses: list[TextAnalysis]
-    text: sp.csr_matrix  # [n-grams | signals] per distinct text
-    rows: np.ndarray  # message -> row of ``text``
+    ngrams: sp.csr_matrix  # per distinct text
+    signals: np.ndarray  # per distinct text, (n_distinct, len(SIGNAL_FEATURE_NAMES))
+    rows: np.ndarray  # message -> distinct text
     dense: np.ndarray | None  # (n, dim) embedding x embed_weight
     space: np.ndarray | sp.csr_matrix  # unit rows the group similarities were computed in
     related: np.ndarray  # (n, len(RELATEDNESS_NAMES))
@@ -62,7 +64,9 @@ class Features:
 
     @cached_property
     def base(self) -> sp.csr_matrix:
-        blocks = [self.text[self.rows]] + ([sp.csr_matrix(self.dense)] if self.dense is not None else [])
+        blocks = [self.ngrams[self.rows], sp.csr_matrix(self.signals[self.rows])]
+        if self.dense is not None:
+            blocks.append(sp.csr_matrix(self.dense))
         return sp.hstack(blocks, format="csr")
 
     @cached_property
@@ -78,7 +82,7 @@ class Prepared:
     rows: np.ndarray
     unique: list[TextAnalysis]
     ngrams: sp.csr_matrix
-    text_blocks: sp.csr_matrix  # [n-grams | signals] per distinct text
+    signals: np.ndarray  # signal features per distinct text
     tokens: Tokenized | None  # for the encoder; None in encoder-free mode
 
 
@@ -130,9 +134,9 @@ class MessageClassifier:
             rows, texts = np.arange(len(messages)), [m.text for m in messages]
         unique = [analyze(text, segment=False) for text in texts]
         ngrams = hash_ngrams([a.deobfuscated for a in unique])
-        text_blocks = sp.hstack([ngrams, sp.csr_matrix(signal_matrix(unique))], format="csr")
+        signals = signal_matrix(unique)
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
-        return Prepared(list(messages), rows, unique, ngrams, text_blocks, tokens)
+        return Prepared(list(messages), rows, unique, ngrams, signals, tokens)
 
     def complete(
         self, prepared: Prepared, profiles: MutableMapping[str, GroupProfile] | None = None, learn: bool = False
@@ -151,7 +155,9 @@ class MessageClassifier:
             profiles = {g: self._snapshot(p) for g, p in (profiles or {}).items() if g in in_batch}
         related = self._relatedness(messages, space, profiles if profiles is not None else {})
         analyses = [prepared.unique[i] for i in rows]
-        return Features(analyses, prepared.text_blocks, rows, dense, space, related, self.relatedness_weight)
+        return Features(
+            analyses, prepared.ngrams, prepared.signals, rows, dense, space, related, self.relatedness_weight
+        )
 
     def _snapshot(self, profile: GroupProfile) -> GroupProfile:
         """A copy to score against without learning; purpose vectors are computed on the original
@@ -261,10 +267,12 @@ class MessageClassifier:
         out = np.zeros((feats.n, len(self.labels)), dtype=np.float32)
         if feats.n == 0:
             return out
-        n_text = feats.text.shape[1]
+        n_ngrams = feats.ngrams.shape[1]
+        n_text = n_ngrams + feats.signals.shape[1]
         for j, label in enumerate(self.labels):
             weights, bias, slope, offset = self._linear_head(label)
-            decision = np.asarray(feats.text @ weights[:n_text]).ravel()[feats.rows] + bias
+            per_text = feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]
+            decision = np.asarray(per_text).ravel()[feats.rows] + bias
             end = n_text
             if feats.dense is not None:
                 end += feats.dense.shape[1]
