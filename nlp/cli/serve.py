@@ -33,6 +33,7 @@ def serve_command(
     max_messages: Annotated[int, typer.Option(help="Most messages in one request (more: 413).")] = 256,
     max_wait_ms: Annotated[float, typer.Option(help="How long a request waits to share a batch.")] = 5.0,
     dry_run: Annotated[bool, typer.Option(help="Only log what would be blocked or reviewed.")] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput under load).")] = False,
 ) -> None:
     """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
     import uvicorn
@@ -49,4 +50,11 @@ def serve_command(
     settings = Settings(
         model=model, db=db, token=token, max_messages=max_messages, max_wait_ms=max_wait_ms, dry_run=dry_run
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        timeout_graceful_shutdown=30,  # in-flight requests finish on SIGTERM/Ctrl-C
+    )
