@@ -89,7 +89,7 @@ def score_command(
     flagged: list[tuple[str, str, str, str, str]] = []
     stream = _records(inputs, strict, report)
     batches = _batches(islice(stream, checkpoint.consumed, None), batch_size)
-    bar = _progress_bar(progress, _count_hint(inputs), checkpoint.consumed)
+    bar = _progress_bar(progress, inputs, checkpoint.consumed)
     try:
         with open_writer(output, append=checkpoint.consumed > 0) as writer, bar:
             if to_file:
@@ -195,10 +195,11 @@ class _Bar:
         self.progress.update(self.task, rate=f"{rate:,.0f}")
 
 
-def _progress_bar(progress: bool | None, total: int | None, done: int) -> _Bar:
+def _progress_bar(progress: bool | None, inputs: list[Path], done: int) -> _Bar:
+    """A bar only on a terminal (or when asked); the inputs are counted for the ETA only then."""
     if progress is None:
         progress = err.is_terminal and not os.environ.get("CI") and sys.stderr.isatty()
-    return _Bar(progress, total, done)
+    return _Bar(progress, _count_hint(inputs) if progress else None, done)
 
 
 def _flagged_row(message_id: str, text: str, verdict) -> tuple[str, str, str, str, str]:

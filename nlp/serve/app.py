@@ -25,7 +25,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from nlp.io import Message, RecordError
 from nlp.serve.batcher import MicroBatcher
 from nlp.serve.schemas import (
-    AlertOut,
     FeedbackIn,
     FeedbackOut,
     GroupMessagesResponse,
@@ -237,7 +236,7 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
         alerts, assigned = await asyncio.to_thread(follow)
         return GroupMessagesResponse(
             results=[_verdict_out(v) for v in verdicts],
-            alerts=[AlertOut(**a.to_dict()) for a in alerts],
+            alerts=alerts,
             topics=[
                 TopicAssignment(id=m.id, topic=a.topic, topic_label=a.label, is_new=a.is_new)
                 for m, a in zip(messages, assigned, strict=True)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nlp.conflict import Alert
+
 MAX_TEXT = 4000  # characters per message; chat messages are far shorter, pasted articles are cut off here
 
 
@@ -59,23 +61,6 @@ class ModerationsResponse(BaseModel):
     results: list[ModerationResult]
 
 
-class AlertOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    group: str
-    alert_id: str
-    trigger_id: str
-    start_id: str
-    ts: str | None
-    severity: str
-    kind: str
-    participants: list[dict[str, str]]
-    evidence: list[str]
-    summary: str
-    suggestion: str
-    event: str
-
-
 class TopicAssignment(BaseModel):
     id: str
     topic: int
@@ -85,7 +70,7 @@ class TopicAssignment(BaseModel):
 
 class GroupMessagesResponse(BaseModel):
     results: list[VerdictOut]
-    alerts: list[AlertOut]
+    alerts: list[Alert]  # nlp.conflict's own record: one definition of an alert
     topics: list[TopicAssignment]
     dry_run: bool = False
 
