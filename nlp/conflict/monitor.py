@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,9 +113,6 @@ class ConflictMonitor:
         elif action == "close":
             state.open_alert = None
         return None
-
-    def observe_all(self, stream: Iterable[tuple[Message, dict[str, float]]]) -> list[Alert]:
-        return [a for m, s in stream if (a := self.observe(m, s)) is not None]
 
     def state(self) -> dict[str, Any]:
         """JSON-serialisable state of every group (a restarted bot continues from it)."""
@@ -219,9 +216,6 @@ class ConflictMonitor:
         )
         return f"{who}，近 {self.scorer.window} 条消息中 {len(escalation.hostile_ids)} 条带火气{extra}{calm}"
 
-    def _start_id(self, escalation: Escalation, state: _GroupState, evidence: list[str]) -> str:
-        return evidence[0] if evidence else state.recent[-1].id
-
     def _open(self, message: Message, escalation: Escalation, severity: str, state: _GroupState) -> Alert:
         evidence = self._evidence(escalation, state)
         participants = self._participants(escalation, evidence, state)
@@ -229,7 +223,7 @@ class ConflictMonitor:
             group=message.group,
             alert_id=f"{message.group}#{next(self._ids)}",
             trigger_id=message.id,
-            start_id=self._start_id(escalation, state, evidence),
+            start_id=evidence[0] if evidence else message.id,
             ts=message.ts.isoformat() if message.ts else None,
             severity=severity,
             kind=KIND_NAMES[escalation.kind],
