@@ -143,9 +143,14 @@ def test_group_stream_raises_an_alert_on_a_scripted_dispute(server: str) -> None
 
 
 def test_metrics_are_prometheus_text(server: str) -> None:
+    QunshaoClient(server, token=TOKEN).moderate([{"text": "今晚八点开会", "id": "m1"}])
+    with pytest.raises(QunshaoError):
+        QunshaoClient(server, token="wrong").moderate([{"text": "今晚八点开会", "id": "m1"}])
     with urllib.request.urlopen(f"{server}/metrics", timeout=10) as response:
         text = response.read().decode()
-    assert "qunshao_requests_total" in text and "qunshao_request_seconds_bucket" in text
+    assert 'qunshao_requests_total{endpoint="/v1/moderate",status="200"}' in text
+    assert 'qunshao_requests_total{endpoint="/v1/moderate",status="401"}' in text
+    assert 'qunshao_request_seconds_bucket{endpoint="/v1/moderate",le="0.005"}' in text
     assert "qunshao_batch_messages_bucket" in text and 'qunshao_labels_total{label="ad"}' in text
 
 

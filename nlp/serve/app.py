@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,50 @@ def _verdict_out(verdict) -> VerdictOut:
     return VerdictOut(**{"id": verdict.id} | verdict.to_dict())
 
 
+class LimitsAndMetrics:
+    """Body-size limit and request metrics as plain ASGI middleware.
+
+    Starlette's ``@app.middleware("http")`` wraps every request in a task group and memory streams;
+    on two cores that cost about as much event-loop time as the endpoint itself, so single-message
+    bot traffic was bound by it."""
+
+    def __init__(self, app, settings: Settings, service: Callable[[], Service | None]) -> None:
+        self.app = app
+        self.settings = settings
+        self.service = service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_with_status(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        limit = self.settings.max_body_bytes
+        try:
+            if length.isdigit() and int(length) > limit:
+                if int(length) <= 8 * limit:  # read it, so the client sees the 413 instead of a reset connection
+                    while (await receive()).get("more_body"):
+                        pass
+                detail = f"request body {int(length)} bytes is over the limit of {limit}"
+                await JSONResponse({"detail": detail}, 413)(scope, receive, send_with_status)
+            else:
+                await self.app(scope, receive, send_with_status)
+        finally:
+            service = self.service()
+            if service is not None:
+                route = scope.get("route")
+                endpoint = route.path if route is not None else scope["path"]
+                service.requests.labels(endpoint, str(status[0])).inc()
+                service.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
 def create_app(settings: Settings, pipeline=None) -> FastAPI:
     service: Service | None = None
 
@@ -156,27 +201,11 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
         assert service is not None
         return service
 
-    def authorised(request: Request) -> None:
+    app.add_middleware(LimitsAndMetrics, settings=settings, service=lambda: service)
+
+    async def authorised(request: Request) -> None:  # async: a sync dependency costs a thread hop per request
         if settings.token and request.headers.get("authorization") != f"Bearer {settings.token}":
             raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
-
-    @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next):
-        started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            if int(length) <= 8 * settings.max_body_bytes:
-                await request.body()  # read it, so the client sees the 413 instead of a reset connection
-            response = JSONResponse(
-                {"detail": f"request body {length} bytes is over the limit of {settings.max_body_bytes}"}, 413
-            )
-        else:
-            response = await call_next(request)
-        if service is not None:
-            endpoint = request.scope.get("route").path if request.scope.get("route") else request.url.path
-            service.requests.labels(endpoint, str(response.status_code)).inc()
-            service.latency.labels(endpoint).observe(time.perf_counter() - started)
-        return response
 
     def check_count(n: int) -> None:
         if n > settings.max_messages:
