@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,6 +68,13 @@ def ngram_vectorizer() -> HashingVectorizer:
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 
+@lru_cache(maxsize=262_144)  # chat reuses a small vocabulary of grams: a lookup instead of a hash
+def gram_column(gram: str) -> int:
+    """The column :func:`ngram_vectorizer` hashes ``gram`` to (sklearn's murmurhash3 bucket rule)."""
+    h = murmurhash3_32(gram, seed=0)
+    return (2147483647 - (NGRAM_FEATURES - 1)) % NGRAM_FEATURES if h == -2147483648 else abs(h) % NGRAM_FEATURES
+
+
 def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
     """``ngram_vectorizer().transform(texts)``, the same matrix, fast for the few texts a bot sends.
 
@@ -81,12 +89,7 @@ def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
         counts: dict[int, float] = {}
         for n in (1, 2, 3):
             for i in range(len(doc) - n + 1):
-                h = murmurhash3_32(doc[i : i + n], seed=0)
-                index = (
-                    (2147483647 - (NGRAM_FEATURES - 1)) % NGRAM_FEATURES
-                    if h == -2147483648
-                    else abs(h) % NGRAM_FEATURES
-                )
+                index = gram_column(doc[i : i + n])
                 counts[index] = counts.get(index, 0.0) + 1.0
         norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
         keys = sorted(counts)

@@ -9,9 +9,8 @@ the group's purpose.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import murmurhash3_32
 
-from nlp.classify.features import NGRAM_FEATURES
+from nlp.classify.features import gram_column
 from nlp.text import Signal, TextAnalysis
 
 _CONTACT_REASON = {
@@ -35,15 +34,12 @@ def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[t
     """The ``k`` char 2-3-grams of the message with the largest positive head weight, each with its
     1-based position in the message as sent (0 when only the normalised form contains it)."""
     text = analysis.deobfuscated
-    scored: dict[str, float] = {}
-    for n in (2, 3):
-        for i in range(len(text) - n + 1):
-            gram = text[i : i + n]
-            if not all(ch.isalnum() for ch in gram):  # no punctuation or spaces inside a quoted term
-                continue
-            weight = float(weights[abs(murmurhash3_32(gram, seed=0)) % NGRAM_FEATURES])
-            if weight > 0:
-                scored[gram] = weight
+    # no punctuation or spaces inside a quoted term; first occurrence order breaks ties
+    grams = [g for g in dict.fromkeys(text[i : i + n] for n in (2, 3) for i in range(len(text) - n + 1)) if g.isalnum()]
+    if not grams:
+        return []
+    gram_weights = weights[[gram_column(g) for g in grams]]
+    scored = {g: float(w) for g, w in zip(grams, gram_weights, strict=True) if w > 0}
     chosen: list[str] = []
     for gram, _ in sorted(scored.items(), key=lambda item: -item[1]):
         if any(gram in other or other in gram for other in chosen):

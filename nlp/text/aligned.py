@@ -39,20 +39,18 @@ class AlignedText:
 
     def map_chars(self, fn: Callable[[str], str]) -> AlignedText:
         """Replace every character by ``fn(char)`` (possibly empty or several characters)."""
-        out: list[str] = []
+        reps = [fn(ch) for ch in self.text]
+        new_text = "".join(reps)
+        if new_text == self.text:
+            return self
+        if len(new_text) == len(self.text) and all(len(rep) == 1 for rep in reps):  # 1:1 (case, width)
+            return AlignedText(new_text, self.starts, self.ends)
         starts: list[int] = []
         ends: list[int] = []
-        changed = False
-        for ch, s, e in zip(self.text, self.starts, self.ends, strict=True):
-            rep = fn(ch)
-            if rep != ch:
-                changed = True
-            out.append(rep)
+        for rep, s, e in zip(reps, self.starts, self.ends, strict=True):
             starts.extend([s] * len(rep))
             ends.extend([e] * len(rep))
-        if not changed:
-            return self
-        return AlignedText("".join(out), tuple(starts), tuple(ends))
+        return AlignedText(new_text, tuple(starts), tuple(ends))
 
     def sub(self, pattern: re.Pattern[str], repl: Replacement) -> AlignedText:
         """``re.sub`` that keeps alignment: replacement characters span the whole matched source."""

@@ -59,6 +59,7 @@ def to_simplified(text: str) -> str:
         return converter.convert(text)
 
 
+@lru_cache(maxsize=65536)  # chat reuses a few thousand characters; this runs once per character
 def _fold_char(ch: str) -> str:
     if ch in _DINGBAT_DIGITS:
         return _DINGBAT_DIGITS[ch]
