@@ -51,6 +51,18 @@ def test_alignment_points_back_to_the_original() -> None:
     assert raw[start:end] == "ＶＸ"
 
 
+def test_alignment_survives_folds_that_change_length() -> None:
+    # NFKC turns one character into several (㎏ -> kg, ⑳ -> 20) and dingbat ⓫ into 11: every output
+    # character still points at the one character it came from
+    raw = "Ａ㎏装⑳个⓫号"
+    aligned = normalize_aligned(raw)
+    assert aligned.text == "a" + "kg装20个11号"
+    for i, ch in enumerate(aligned.text):
+        start, end = aligned.source_span(i, i + 1)
+        assert end - start == 1
+        assert raw[start] in {"a": "Ａ", "k": "㎏", "g": "㎏", "2": "⑳", "0": "⑳", "1": "⓫"}.get(ch, ch)
+
+
 def test_normalize_is_thread_safe() -> None:
     texts = ["這個軟體很好用", "ＰＰＴ模板", "哈哈哈哈哈哈"] * 200
     expected = [normalize(t) for t in texts]
