@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
 
 from nlp.classify.model_files import load_classifier, read_manifest
 from nlp.io import Message
@@ -82,29 +82,39 @@ def evaluate_model(model_dir: Path, shared: Path, shopping_sample: int) -> dict:
     out: dict = {"thresholds": clf.thresholds_}
     timing = {"messages": 0, "seconds": 0.0}
 
-    def predict(texts: list[str] | list[Message]) -> np.ndarray:
+    def scores(texts: list[str] | list[Message]) -> np.ndarray:
         messages = texts if texts and isinstance(texts[0], Message) else _messages(texts)
         start = time.perf_counter()
         proba = clf.predict_proba(messages)
         timing["seconds"] += time.perf_counter() - start
         timing["messages"] += len(messages)
-        return clf.decide_matrix(proba)
+        return proba
+
+    def predict(texts: list[str] | list[Message]) -> np.ndarray:
+        return clf.decide_matrix(scores(texts))
 
     cold = load_cold(shared / "train" / "cold", "test")
     pred = predict(cold.messages)
     out["cold_test"] = binary(cold.y[:, neg], pred[:, neg]) | {"n": len(cold)}
 
     harm = chineseharm(shared)
-    normal = predict(harm["不违规"])
+    normal_scores = scores(harm["不违规"])
+    normal = clf.decide_matrix(normal_scores)
     for name, key, col in [
         ("黑产广告", "ad", ad),
         ("博彩", "ad", ad),
         ("欺诈", "ad", ad),
         ("谩骂引战", "negativity", neg),
     ]:
-        positive = predict(harm[name])[:, col]
+        positive_scores = scores(harm[name])
+        positive = clf.decide_matrix(positive_scores)[:, col]
         truth = np.r_[np.ones(len(positive)), np.zeros(len(normal))]
-        out[f"chineseharm_{name}_vs_不违规_{key}"] = binary(truth, np.r_[positive, normal[:, col]])
+        out[f"chineseharm_{name}_vs_不违规_{key}"] = binary(truth, np.r_[positive, normal[:, col]]) | {
+            # threshold-free: how well the scores rank, apart from where dev put the threshold
+            "pr_auc": round(
+                float(average_precision_score(truth, np.r_[positive_scores[:, col], normal_scores[:, col]])), 4
+            )
+        }
     out["chineseharm_不违规_flagged_rate"] = {
         label: round(float(normal[:, j].mean()), 4) for j, label in enumerate(clf.labels) if label != "offtopic"
     }
@@ -159,6 +169,14 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
         "ChineseHarm negativity F1 (谩骂引战 vs 不违规)",
         ">= 0.80",
         lambda r: r["chineseharm_谩骂引战_vs_不违规_negativity"]["f1"],
+    )
+    row(
+        "ChineseHarm PR-AUC, threshold-free (黑产广告 ad / 谩骂引战 negativity)",
+        "",
+        lambda r: (
+            f"{r['chineseharm_黑产广告_vs_不违规_ad']['pr_auc']} / "
+            f"{r['chineseharm_谩骂引战_vs_不违规_negativity']['pr_auc']}"
+        ),
     )
     row("ChineseHarm 不违规 flagged as ad / negativity", "", lambda r: r["chineseharm_不违规_flagged_rate"])
     row("SMS spam positives: ad recall", ">= 0.85", lambda r: r["sms_spam_ad_recall"]["recall"])
