@@ -81,10 +81,10 @@ class NaiveEncoder:
 
     model = "m3e-small"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.st = SentenceTransformer(str(path), device="cpu")
+        self.st = SentenceTransformer(str(path), device=device)
 
     def tokenize(self, canonical, dedup=True):
         return list(canonical)
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=300, help="single messages timed per round")
     parser.add_argument("--latency-rounds", type=int, default=3, help="rounds of --latency distinct messages")
     parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N; all modes")
     parser.add_argument("--write-archive", type=Path, help="only write a realistic archive as JSONL and exit")
     parser.add_argument("--messages", type=int, default=1_000_000, help="size of --write-archive")
     args = parser.parse_args()
@@ -133,7 +134,10 @@ def main() -> None:
 
     from nlp.classify.model_files import CLASSIFIER_FILE, DEFAULT_MODEL_DIR
     from nlp.embed import DEFAULT_MODEL, model_dir
+    from nlp.embed.encoder import default_device
     from nlp.pipeline import Pipeline
+
+    device = default_device() if args.device == "auto" else args.device
 
     unique = synthetic_archive(args.unique, duplicates=0.0, seed=1)
     realistic = synthetic_archive(args.realistic, duplicates=1 / 3, seed=2)
@@ -155,7 +159,7 @@ def main() -> None:
     rows: list[tuple[str, str, float, float]] = []
     # (a) the baseline: the same heads, fed by a plain SentenceTransformer, no dedup.
     baseline_clf = joblib.load(DEFAULT_MODEL_DIR / CLASSIFIER_FILE)
-    baseline_clf.encoder = NaiveEncoder(model_dir(DEFAULT_MODEL))
+    baseline_clf.encoder = NaiveEncoder(model_dir(DEFAULT_MODEL), device)
     baseline = Pipeline(baseline_clf, dedup=False)
     results: dict[tuple[str, str], float] = {}
     for archive_name, messages in (("unique", unique), ("realistic", realistic)):
@@ -164,10 +168,10 @@ def main() -> None:
     rss_after_baseline = _peak_rss_mb()
 
     def full_pipeline() -> Pipeline:
-        return Pipeline(DEFAULT_MODEL_DIR)  # fresh: empty cache, no learnt groups
+        return Pipeline(DEFAULT_MODEL_DIR, device=device)  # fresh: empty cache, no learnt groups
 
     full = full_pipeline()
-    stream(full)(unique[:200])  # warm-up: ONNX session and thread pool
+    stream(full)(unique[:200])  # warm-up: ONNX session and thread pool, or CUDA kernels
     for archive_name, messages in (("unique", unique), ("realistic", realistic)):
         full = full_pipeline()  # a cold cache per archive: only repeats inside the archive help
         results["full", archive_name] = _rate(stream(full), messages)
@@ -202,10 +206,18 @@ def main() -> None:
     peak = _peak_rss_mb()
     print(f"peak RSS of this process {peak:.0f} MB (after the baseline: {rss_after_baseline:.0f} MB)")
     if args.output:
-        _write(args, rows, rounds, peak, lengths, realistic)
+        _write(args, rows, rounds, peak, lengths, realistic, device)
 
 
-def _write(args, rows, rounds, peak, lengths, realistic) -> None:
+def _gpu_name(device: str) -> str:
+    if not device.startswith("cuda"):
+        return "no GPU used"
+    import torch
+
+    return f"GPU {torch.cuda.get_device_name(torch.device(device))} (fp16 torch; baseline fp32)"
+
+
+def _write(args, rows, rounds, peak, lengths, realistic, device) -> None:
     import onnxruntime
     import torch
 
@@ -220,9 +232,9 @@ def _write(args, rows, rounds, peak, lengths, realistic) -> None:
     lines = [
         "# Batch-core benchmark",
         "",
-        f"Command: `python scripts/bench.py --output {args.output}` (batch size {args.batch_size}).",
+        f"Command: `python {' '.join(sys.argv)}` (batch size {args.batch_size}).",
         f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
-        f"onnxruntime {onnxruntime.__version__}; no GPU. Date: {time.strftime('%Y-%m-%d')}.",
+        f"onnxruntime {onnxruntime.__version__}; {_gpu_name(device)}. Date: {time.strftime('%Y-%m-%d')}.",
         "",
         f"Archives (synthetic, seeded): unique {args.unique} messages; realistic {args.realistic} messages with "
         f"{1 - len({m.text for m in realistic}) / len(realistic):.0%} repeats; message length in characters p50 "
@@ -245,9 +257,9 @@ def _write(args, rows, rounds, peak, lengths, realistic) -> None:
         f"Peak RSS of the benchmark process (all three modes loaded): {peak:.0f} MB.",
         "",
         "Baseline: `SentenceTransformer(path).encode(texts)` with its defaults (batch 32, 512-token limit, fp32)",
-        "feeding the same classifier heads, no de-duplication. qunshao full mode: de-duplication, int8 ONNX with",
-        "per-token activation scales, token-budget batches, 128-token truncation, the next batch prepared in a",
-        "worker thread.",
+        "feeding the same classifier heads, no de-duplication. qunshao full mode: de-duplication, "
+        + ("torch fp16 on CUDA" if device.startswith("cuda") else "int8 ONNX with per-token activation scales")
+        + ", token-budget batches, 128-token truncation, the next batch prepared in a worker thread.",
     ]
     args.output.write_text("\n".join(lines) + "\n", "utf-8")
     print(f"wrote {args.output}")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nlp.embed import Encoder, ModelNotFetchedError
+from nlp.embed.encoder import default_device
 
 EXTRA = [
     "加VX：abc_123 领资料",
@@ -75,6 +76,28 @@ def test_torch_backend_is_batch_invariant(torch_encoder, sample_texts) -> None:
     np.testing.assert_allclose(
         torch_encoder.encode(texts, batch_size=40), torch_encoder.encode(texts, batch_size=4), atol=1e-5
     )
+
+
+def test_torch_fast_path_matches_sentence_transformers_encode(torch_encoder, sample_texts) -> None:
+    # The backend tokenises once and runs the modules itself; it must give what ``encode`` gives.
+    from nlp.text.normalize import normalize
+
+    texts = sample_texts[:60]
+    assert torch_encoder.backend._direct
+    reference = torch_encoder.backend.model.encode(
+        [normalize(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True
+    )
+    np.testing.assert_allclose(torch_encoder.encode(texts), reference, atol=1e-5)
+
+
+@pytest.mark.skipif(default_device() != "cuda", reason="needs CUDA (runs where a GPU is present)")
+def test_cuda_fp16_matches_the_cpu_reference(torch_encoder, sample_texts) -> None:
+    gpu = Encoder(device="cuda", cache_size=0)
+    assert gpu.backend_name == "torch" and gpu.token_budget > torch_encoder.token_budget
+    texts = list(dict.fromkeys(sample_texts))
+    cosine = (gpu.encode(texts) * torch_encoder.encode(texts)).sum(axis=1)
+    assert cosine.min() > 0.999
+    np.testing.assert_allclose(gpu.encode(texts[:40], batch_size=40), gpu.encode(texts[:40], batch_size=4), atol=2e-3)
 
 
 def test_semantics_survive(onnx_encoder) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "block_precision": clf.block_precision,
             "min_block_score": clf.min_block_score,
         },
-        "versions": {name: version(name) for name in ("scikit-learn", "numpy", "qunshao")},
+        "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "qunshao")},
     } | (extra or {})
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return directory
@@ -82,6 +82,14 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{directory} 不是模型目录：缺少 {MANIFEST_FILE} (not a model directory)")
     return json.loads(path.read_text("utf-8"))
+
+
+def _version(package: str) -> str:
+    """Installed version; a source checkout on ``PYTHONPATH`` (not pip-installed) still saves models."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed (source checkout)"
 
 
 def load_classifier(

@@ -30,6 +30,11 @@ from nlp.text.normalize import normalize
 
 BackendName = Literal["auto", "onnx", "torch"]
 DEFAULT_MAX_LENGTH = 128  # chat messages: p99 well under 128 characters; longer ones are truncated
+# (rows, tokens) per batch. CPU: small batches stay in cache (measured below). GPU: big batches keep
+# the card busy between kernel launches (on an H100 16,384 tokens embedded 20,800 msg/s against 7,200 at
+# the CPU's 1,024; docs/benchmarks-core-gpu.md).
+CPU_BATCHING = (128, 1024)
+GPU_BATCHING = (1024, 16384)
 
 
 class ModelNotFetchedError(RuntimeError):
@@ -105,8 +110,9 @@ class Encoder:
     are truncated (128 by default: a chat message's topic and tone are in its first 128 tokens, and
     attention cost grows with the square of the length). Vectors of recent distinct texts are kept in
     a bounded in-memory cache (``cache_size`` entries), so a bot that sees ``收到`` a thousand times
-    embeds it once. The 1,024-token budget was measured: 530 msg/s against 350 at 4,096 on chat-like
-    text (2-core CPU; bigger batches fall out of cache without padding any less).
+    embeds it once. The CPU's 1,024-token budget was measured: 530 msg/s against 350 at 4,096 on
+    chat-like text (2-core CPU; bigger batches fall out of cache without padding any less); a GPU
+    gets far bigger batches by default (``GPU_BATCHING``).
     """
 
     def __init__(
@@ -115,20 +121,23 @@ class Encoder:
         backend: BackendName = "auto",
         device: str = "auto",
         max_length: int = DEFAULT_MAX_LENGTH,
-        batch_size: int = 128,
-        token_budget: int = 1024,
+        batch_size: int | None = None,
+        token_budget: int | None = None,
         cache_size: int = 20_000,
         threads: int | None = None,
         home: Path | None = None,
     ) -> None:
         self.model = str(model)
         self.max_length = max_length
-        self.batch_size = batch_size
-        self.token_budget = token_budget
         self.cache_size = cache_size
         home = home or qunshao_home()
         self.resolved = resolve_model(model, home)
-        self.device = default_device() if device == "auto" else device
+        if device == "auto":
+            device = "cpu" if backend == "onnx" else default_device()  # onnx here is the CPU runtime
+        self.device = device
+        rows, budget = CPU_BATCHING if self.device == "cpu" else GPU_BATCHING
+        self.batch_size = batch_size or rows
+        self.token_budget = token_budget or budget
         if backend == "auto":
             backend = "onnx" if self.device == "cpu" and self.resolved.is_local else "torch"
         if backend == "onnx":
