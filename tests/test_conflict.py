@@ -104,3 +104,26 @@ def test_conflicts_command_writes_alerts(tmp_path: Path, scored) -> None:
     keys = {"group", "alert_id", "trigger_id", "start_id", "ts", "severity", "participants", "evidence", "summary"}
     assert all(keys <= set(a) and a["evidence"] for a in alerts)
     assert len({a["alert_id"] for a in alerts}) == 1  # later rows escalate the same alert
+
+
+def test_jabs_traded_while_several_members_laugh_score_lower_than_the_same_jabs_unlaughed() -> None:
+    # The scorer alone, on fixed negativity scores: the same two members trade the same jabs; in one
+    # window both of them (and a bystander) laugh, in the other the laughs come from one person only.
+    from nlp.conflict.scorer import EscalationScorer, WindowMessage
+
+    def msg(i: int, user: str, negativity: float, target: str | None, laughter: bool) -> WindowMessage:
+        return WindowMessage(
+            id=f"m{i}", user=user, ts=None, negativity=negativity, ad=0.0, target=target,
+            rumour=False, threat=False, calming=False, laughter=laughter, resolution=False,
+        )  # fmt: skip
+
+    jabs = [("a", 0.7, "b"), ("b", 0.6, "a"), ("a", 0.7, "b"), ("b", 0.1, "a"), ("c", 0.1, None), ("a", 0.1, "b")]
+    shared = [msg(i, u, n, t, laughter=i >= 3) for i, (u, n, t) in enumerate(jabs)]
+    lone = [msg(i, u, n, t, laughter=i >= 3 and u == "a") for i, (u, n, t) in enumerate(jabs)]
+    lone += [msg(9, "a", 0.1, None, laughter=True), msg(10, "a", 0.1, None, laughter=True)]
+    shared += [msg(9, "d", 0.1, None, laughter=False), msg(10, "d", 0.1, None, laughter=False)]
+    scorer = EscalationScorer()
+    banter, fight = scorer.score(shared), scorer.score(lone)
+    assert banter.features["laughter"] == fight.features["laughter"]  # same share of laughing messages
+    assert banter.features["laughing_users"] == 2 and fight.features["laughing_users"] == 0
+    assert banter.score < fight.score

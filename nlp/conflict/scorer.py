@@ -16,6 +16,8 @@ via ``reply_to`` or @mentions, and its cues):
   * ``threat``       — threats to leave, expose, report, meet (退群, 截图, 报警, 等着 ...);
   * ``calming``      — others asking for calm (别吵, 冷静): the group itself sees a fight;
   * ``laughter``     — share of messages laughing (friendly 互怼 laughs, a fight does not);
+  * ``laughing_users``— distinct members laughing, beyond the first: in banter the people trading
+                       jabs laugh too, while a lone 哈哈 also turns up as sarcasm inside a real fight;
   * ``resolution``   — apologies and an admin closing the matter (抱歉, 已移出, 修好了);
   * ``rough_group``  — the group's own long-run negativity (a rough group needs more to alarm).
 The score is a logistic function of a weighted sum; the weights were set by hand on the dev
@@ -39,6 +41,7 @@ WEIGHTS = {
     "threat": 0.8,
     "calming": 1.2,
     "laughter": -6.0,
+    "laughing_users": -1.0,
     "resolution": -1.0,
     "rough_group": -6.0,
 }
@@ -112,6 +115,7 @@ class EscalationScorer:
             "threat": float(sum(m.threat and (m.negativity >= warm or m.target is not None) for m in window)),
             "calming": float(sum(m.calming for m in window)),
             "laughter": sum(m.laughter for m in window) / max(len(window), 1),
+            "laughing_users": float(max(len({m.user for m in window if m.laughter}) - 1, 0)),
             "resolution": float(sum(m.resolution for m in window)),
             "rough_group": group_negativity,
         }
