@@ -52,9 +52,12 @@ class Pipeline:
         device: str = "auto",
         backend: str = "auto",
         dedup: bool = True,
+        vector_cache: str | Path | None = None,
     ) -> None:
         self.classifier = (
-            model if isinstance(model, MessageClassifier) else load_classifier(model, encoder, device, backend)
+            model
+            if isinstance(model, MessageClassifier)
+            else load_classifier(model, encoder, device, backend, vector_cache)
         )
         self.profiles: dict[str, GroupProfile] = dict(profiles or {})
         self.learn_groups = learn_groups

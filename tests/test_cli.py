@@ -185,3 +185,20 @@ def test_feedback_from_the_service_retrains_into_a_new_version(tmp_path: Path) -
     result = runner.invoke(app, ["model", "use", "v0001", "--store", str(store_dir)])
     assert result.exit_code == 0 and load_classifier(store_dir).n_train_["ad"]["positive"] == 12
     assert runner.invoke(app, ["model", "use", "v0009", "--store", str(store_dir)]).exit_code == 1
+
+
+def test_score_with_a_vector_cache_reruns_from_disk(tmp_path: Path) -> None:
+    import sqlite3
+
+    sample = str(DATA / "sample_chat.jsonl")
+    outputs = []
+    for run in ("first", "rerun"):
+        out = tmp_path / f"{run}.jsonl"
+        result = runner.invoke(app, ["score", sample, "-o", str(out), "--vector-cache", str(tmp_path / "vectors")])
+        assert result.exit_code == 0, result.output
+        outputs.append([json.loads(line) for line in out.read_text("utf-8").splitlines()])
+    assert [(r["labels"], r["suggestion"]) for r in outputs[0]] == [(r["labels"], r["suggestion"]) for r in outputs[1]]
+    (store,) = (tmp_path / "vectors").glob("*.sqlite")
+    distinct = len({r["text"] for r in outputs[0]})
+    stored = sqlite3.connect(store).execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+    assert 0.8 * distinct <= stored <= distinct  # every distinct (canonical) text once

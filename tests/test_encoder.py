@@ -142,3 +142,35 @@ def test_texts_evicted_between_tokenize_and_encode_are_still_embedded(sample_tex
     vectors = encoder.encode_tokenized(pending)
     fresh = Encoder(cache_size=0).encode(sample_texts[:6])
     np.testing.assert_allclose(vectors, fresh, atol=1e-5)
+
+
+def test_vector_cache_bounds_and_recency(tmp_path) -> None:
+    from nlp.embed.vector_cache import VectorCache
+
+    cache = VectorCache(tmp_path, "a" * 64, dim=4, max_entries=3)
+    cache.put_many((f"t{i}", np.full(4, i, dtype=np.float32)) for i in range(3))
+    assert set(cache.get_many(["t0"])) == {"t0"}  # t0 used again: t1 is now the oldest
+    cache.put_many([("t3", np.ones(4)), ("t4", np.ones(4))])
+    assert len(cache) == 3
+    assert set(cache.get_many(["t0", "t1", "t2", "t3", "t4"])) == {"t0", "t3", "t4"}
+    with pytest.raises(ValueError, match="shape"):
+        cache.put_many([("bad", np.ones(5))])
+    reopened = VectorCache(tmp_path, "a" * 64, dim=4, max_entries=3)  # what was committed is on disk
+    np.testing.assert_array_equal(reopened.get_many(["t0"])["t0"], np.zeros(4, dtype=np.float32))
+
+
+def test_vector_cache_across_runs_embeds_only_new_texts(onnx_encoder, torch_encoder, sample_texts, tmp_path) -> None:
+    texts = list(dict.fromkeys(sample_texts))[:30]
+    first = Encoder(vector_cache=tmp_path, cache_size=0)
+    before = first.encode(texts)
+    second = Encoder(vector_cache=tmp_path, cache_size=0)  # a new run: empty memory cache
+    seen: list[int] = []
+    embed = second.backend.embed_tokens
+    second.backend.embed_tokens = lambda batch: (seen.append(len(batch)), embed(batch))[1]
+    np.testing.assert_array_equal(second.encode(texts), before)  # the model's own vectors, not approximations
+    assert seen == []
+    second.encode([*texts[:5], "今天新来的一条消息"])
+    assert seen == [1]
+    # Another model (here: the torch backend of the same weights) never reads these vectors.
+    assert len({onnx_encoder.model_key(), torch_encoder.model_key(), first.model_key()}) == 2
+    assert first.model_key() == onnx_encoder.model_key()

@@ -161,6 +161,21 @@ def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None
             assert got.scores == pytest.approx(want.scores, abs=1e-3), (name, got.id)
 
 
+def test_on_disk_vector_cache_changes_no_verdict(pipeline: Pipeline, tmp_path) -> None:
+    if pipeline.classifier.encoder is None:
+        pytest.skip("encoder-free mode embeds nothing")
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+
+    messages = _sample_messages()[:120]
+    plain = Pipeline(pipeline.classifier).score(messages)
+    for run in ("cold", "warm"):  # the second run reads every vector from disk
+        cached = Pipeline(DEFAULT_MODEL_DIR, vector_cache=tmp_path).score(messages)
+        assert [v.labels for v in cached] == [v.labels for v in plain], run
+        for got, want in zip(cached, plain, strict=True):
+            assert got.scores == pytest.approx(want.scores, abs=1e-6), (run, got.id)
+    assert len(list(tmp_path.glob("*.sqlite"))) == 1
+
+
 def test_group_state_survives_a_restart(pipeline: Pipeline) -> None:
     import pickle
 

@@ -97,10 +97,12 @@ def load_classifier(
     encoder: Encoder | str | None = "auto",
     device: str = "auto",
     backend: str = "auto",
+    vector_cache: str | Path | None = None,
 ) -> MessageClassifier:
     """Load heads and attach an encoder: ``"auto"`` builds the one named in the manifest (on
-    ``device`` with ``backend``); an :class:`Encoder` is used as given (it must be the same model);
-    ``None`` only for encoder-free models."""
+    ``device`` with ``backend``, with an on-disk ``vector_cache`` directory if given); an
+    :class:`Encoder` is used as given (it must be the same model); ``None`` only for encoder-free
+    models."""
     directory = resolve_model_dir(directory)
     manifest = read_manifest(directory)
     clf: MessageClassifier = joblib.load(directory / CLASSIFIER_FILE)
@@ -110,7 +112,7 @@ def load_classifier(
     elif isinstance(encoder, Encoder):
         clf.encoder = encoder
     elif encoder in ("auto", wanted):
-        clf.encoder = Encoder(wanted, backend=backend, device=device)  # type: ignore[arg-type]
+        clf.encoder = Encoder(wanted, backend=backend, device=device, vector_cache=vector_cache)  # type: ignore[arg-type]
     else:
         raise ValueError(f"this model was trained on encoder {wanted!r}; it cannot run with {encoder!r}")
     return clf

@@ -23,6 +23,7 @@ import typer
 from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import SkippedRecords, err, rows_table
+from nlp.home import qunshao_home
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
@@ -40,6 +41,13 @@ def score_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Messages read, scored and checkpointed together.")] = 1024,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto, onnx (int8, CPU) or torch (sentence-transformers).")] = "auto",
+    vector_cache: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep sentence vectors on disk across runs (bounded, keyed by the model's hash): a directory, "
+            "or 'auto' for $QUNSHAO_HOME/vectors. Reruns over the same archives embed only new texts."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output file.")] = False,
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
@@ -81,7 +89,9 @@ def score_command(
             err.print(f"继续: 已有 {checkpoint.written} 条，从第 {checkpoint.consumed + 1} 条记录开始", highlight=False)
 
     profiles = load_group_profiles(groups) if groups else None
-    pipeline = Pipeline(model, profiles=profiles, device=device, backend=backend)
+    if vector_cache == "auto":
+        vector_cache = str(qunshao_home() / "vectors")
+    pipeline = Pipeline(model, profiles=profiles, device=device, backend=backend, vector_cache=vector_cache)
     if checkpoint.state is not None:
         pipeline.restore(checkpoint.state)
     report = SkippedRecords()

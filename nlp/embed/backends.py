@@ -69,6 +69,7 @@ class OnnxBackend:
         self.session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled
         )
+        self.onnx_path = Path(onnx_path)
         self.tokenizer = load_tokenizer(model_path, max_length)
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
 
@@ -127,7 +128,8 @@ class TorchBackend:
         self.device = device
         self.model = SentenceTransformer(model, device=device)
         self.model.max_seq_length = max_length
-        if fp16 if fp16 is not None else device.startswith("cuda"):
+        self.fp16 = fp16 if fp16 is not None else device.startswith("cuda")
+        if self.fp16:
             self.model.half()
         self.model.eval()
         first = self.model[0]

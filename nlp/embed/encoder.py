@@ -11,11 +11,12 @@ sentence-transformers name (resolved by sentence-transformers itself, for users 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ import numpy as np
 from nlp.embed.backends import Backend, OnnxBackend, TorchBackend
 from nlp.embed.default_model import ONNX_FILE, WHEEL_MODELS, WheelModel, model_dir, read_provenance
 from nlp.embed.onnx_export import build_int8_onnx, onnx_cache_path
+from nlp.embed.vector_cache import VectorCache, file_digest
 from nlp.home import qunshao_home
 from nlp.text.normalize import normalize
 
@@ -93,12 +95,13 @@ def ensure_onnx(resolved: ResolvedModel, home: Path | None = None) -> Path:
 @dataclass(frozen=True)
 class Tokenized:
     """Texts ready for the model: all of them in input order, and the distinct ones not yet cached
-    with their token ids."""
+    with their token ids; ``preloaded`` holds vectors found in the on-disk cache."""
 
     canonical: list[str]
     missing: list[str]
     tokens: list
     dedup: bool = True
+    preloaded: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Encoder:
@@ -113,6 +116,10 @@ class Encoder:
     embeds it once. The CPU's 1,024-token budget was measured: 530 msg/s against 350 at 4,096 on
     chat-like text (2-core CPU; bigger batches fall out of cache without padding any less); a GPU
     gets far bigger batches by default (``GPU_BATCHING``).
+
+    ``vector_cache`` (a directory) adds a bounded on-disk cache across runs, keyed by
+    :meth:`model_key` (:mod:`nlp.embed.vector_cache`): a rerun over yesterday's archive embeds only
+    what is new.
     """
 
     def __init__(
@@ -126,6 +133,8 @@ class Encoder:
         cache_size: int = 20_000,
         threads: int | None = None,
         home: Path | None = None,
+        vector_cache: str | Path | None = None,
+        vector_cache_size: int = 200_000,
     ) -> None:
         self.model = str(model)
         self.max_length = max_length
@@ -153,6 +162,24 @@ class Encoder:
             raise ValueError(f"unknown backend {backend!r}: choose auto, onnx or torch")
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.vector_cache = (
+            VectorCache(vector_cache, self.model_key(), self.dim, vector_cache_size) if vector_cache else None
+        )
+
+    def model_key(self) -> str:
+        """What computes the vectors, hashed: the ONNX file's bytes, or the weights with dtype,
+        device kind and truncation. Vectors cached under one key are exactly what that model gives."""
+        backend = self.backend
+        if isinstance(backend, OnnxBackend):
+            what = f"onnx:{file_digest([backend.onnx_path])}"
+        elif self.resolved.path is not None:
+            weights = [p for p in self.resolved.path.rglob("*") if p.suffix in {".bin", ".safetensors"}]
+            what = f"torch:{file_digest(weights)}"
+        else:
+            what = f"hub:{self.resolved.name}"  # a hub name: its revision is sentence-transformers' business
+        if isinstance(backend, TorchBackend):
+            what += f":{'fp16' if backend.fp16 else 'fp32'}:{self.device.split(':')[0]}"
+        return hashlib.sha256(f"{what}:max_length={self.max_length}".encode()).hexdigest()
 
     @property
     def backend_name(self) -> str:
@@ -185,7 +212,12 @@ class Encoder:
         unique = list(dict.fromkeys(canonical))
         with self._cache_lock:
             missing = [t for t in unique if t not in self._cache]
-        return Tokenized(list(canonical), missing, self.backend.tokenize(missing) if missing else [])
+        preloaded: dict[str, np.ndarray] = {}
+        if self.vector_cache is not None and missing:
+            preloaded = self.vector_cache.get_many(missing)
+            missing = [t for t in missing if t not in preloaded]
+        tokens = self.backend.tokenize(missing) if missing else []
+        return Tokenized(list(canonical), missing, tokens, preloaded=preloaded)
 
     def encode_tokenized(
         self, tokenized: Tokenized, batch_size: int | None = None, show_progress_bar: bool = False
@@ -198,6 +230,9 @@ class Encoder:
             return self._embed(tokenized.tokens, batch_size or self.batch_size, show_progress_bar)
         unique = list(dict.fromkeys(canonical))
         found = self._cached(unique)
+        if tokenized.preloaded:
+            found.update(tokenized.preloaded)
+            self._remember(list(tokenized.preloaded), found)
         todo = [i for i, t in enumerate(tokenized.missing) if t not in found]
         texts = [tokenized.missing[i] for i in todo]
         tokens = [tokenized.tokens[i] for i in todo]
@@ -212,6 +247,8 @@ class Encoder:
             vectors = self._embed(tokens, batch_size or self.batch_size, show_progress_bar)
             found.update(zip(texts, vectors, strict=True))
             self._remember(texts, found)
+            if self.vector_cache is not None:
+                self.vector_cache.put_many(zip(texts, vectors, strict=True))
         return np.stack([found[t] for t in canonical])
 
     def batches(self, lengths: Sequence[int], batch_size: int | None = None) -> list[list[int]]:
