@@ -77,6 +77,18 @@ def test_suggestion_from_two_thresholds(small_model: MessageClassifier) -> None:
     assert small_model.suggestion(only_offtopic) == "review"  # chatter alone never blocks
 
 
+def test_an_ad_or_an_insult_is_not_also_reported_as_chatter(small_model: MessageClassifier) -> None:
+    scores = np.zeros(len(LABELS))
+    scores[LABELS.index("offtopic")] = 0.99
+    assert small_model.decide(scores) == ["offtopic"]
+    for label in ("ad", "negativity"):
+        both = scores.copy()
+        both[LABELS.index(label)] = 0.99
+        assert small_model.decide(both) == [label]
+    everything = np.full(len(LABELS), 0.99)
+    assert small_model.decide(everything) == ["ad", "negativity"]  # ad and abuse are independent
+
+
 def test_model_directory_round_trip(small_model: MessageClassifier, tmp_path: Path) -> None:
     save_classifier(small_model, tmp_path / "m", {"note": "test"})
     manifest = read_manifest(tmp_path / "m")
