@@ -171,3 +171,16 @@ def test_client_reports_errors(server: str) -> None:
     with pytest.raises(QunshaoError) as caught:
         QunshaoClient(server, token="nope").moderate([{"text": "hi"}])
     assert caught.value.status == 401
+
+
+def test_service_keeps_vectors_on_disk_across_restarts_when_asked(tmp_path: Path, onnx_encoder) -> None:
+    import sqlite3
+
+    from nlp.io import Message
+    from nlp.serve import Settings
+    from nlp.serve.app import Service
+
+    service = Service(Settings(db=tmp_path / "serve.db", vector_cache=tmp_path / "vectors"))
+    service.pipeline.score([Message(text="今晚南山公园夜跑，七点集合", id="1", group="run")])
+    (store,) = (tmp_path / "vectors").glob("*.sqlite")
+    assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 1

@@ -11,6 +11,7 @@ import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import err
+from nlp.home import qunshao_home
 
 
 def _is_loopback(host: str) -> bool:
@@ -34,6 +35,10 @@ def serve_command(
     max_wait_ms: Annotated[float, typer.Option(help="How long a request waits to share a batch.")] = 5.0,
     dry_run: Annotated[bool, typer.Option(help="Only log what would be blocked or reviewed.")] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput under load).")] = False,
+    vector_cache: Annotated[
+        str | None,
+        typer.Option(help="On-disk vector cache across restarts (a directory, or 'auto' for $QUNSHAO_HOME/vectors)."),
+    ] = None,
 ) -> None:
     """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
     import uvicorn
@@ -47,8 +52,16 @@ def serve_command(
             "(set --token or QUNSHAO_TOKEN)",
             highlight=False,
         )
+    if vector_cache == "auto":
+        vector_cache = str(qunshao_home() / "vectors")
     settings = Settings(
-        model=model, db=db, token=token, max_messages=max_messages, max_wait_ms=max_wait_ms, dry_run=dry_run
+        model=model,
+        db=db,
+        token=token,
+        max_messages=max_messages,
+        max_wait_ms=max_wait_ms,
+        dry_run=dry_run,
+        vector_cache=vector_cache,
     )
     uvicorn.run(
         create_app(settings),

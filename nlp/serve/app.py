@@ -53,6 +53,7 @@ class Settings:
     max_messages: int = 256
     max_wait_ms: float = 5.0
     dry_run: bool = False
+    vector_cache: str | Path | None = None  # on-disk vector cache directory, shared with batch jobs
 
 
 class Service:
@@ -65,7 +66,7 @@ class Service:
 
         self.settings = settings
         self.model_dir = Path(settings.model or DEFAULT_MODEL_DIR)
-        self.pipeline = pipeline or Pipeline(self.model_dir)
+        self.pipeline = pipeline or Pipeline(self.model_dir, vector_cache=settings.vector_cache)
         self.store = Store(settings.db)
         self.monitor = ConflictMonitor()
         saved = self.store.load_state("monitor")
