@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
-from nlp.classify.features import NGRAM_FEATURES, ngram_vectorizer
+from nlp.classify.features import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
 from nlp.classify.profile import relatedness
 from nlp.io import Message
@@ -143,9 +143,14 @@ def test_fast_ngram_hashing_equals_the_vectorizer() -> None:
 
     texts = ["加微信 abc_1234  领资料", "收到", "", "  ", "A  b\tC", "今晚间歇跑几组？配速按五分半来🏃", "ｗｘ１２３"]
     fast = hash_ngrams(texts)
-    reference = ngram_vectorizer().transform(texts)
+    reference = hash_ngrams(texts * 10)[: len(texts)]  # 32 or more rows take the vectorizer's path
     assert fast.shape == reference.shape
     np.testing.assert_allclose(fast.toarray(), reference.toarray(), atol=1e-12)
+    counts = ngram_vectorizer().transform(texts).toarray()
+    norms = np.linalg.norm(fast.toarray(), axis=1)
+    long_row, short_row = 5, 1  # 今晚间歇跑几组…: unit length; 收到 (3 grams): below the floor, not blown up
+    assert norms[long_row] == pytest.approx(1.0)
+    assert norms[short_row] == pytest.approx(np.linalg.norm(counts[short_row]) / NGRAM_NORM_FLOOR)
 
 
 def test_direct_heads_equal_sklearn_predict_proba(small_model) -> None:

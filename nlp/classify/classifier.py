@@ -212,7 +212,7 @@ class MessageClassifier:
         """Purpose texts (a handful per group) in the same space as the messages, dense."""
         if self.encoder is not None:
             return self.encoder.encode(list(texts))
-        return ngram_vectorizer().transform([analyze(t, segment=False).deobfuscated for t in texts]).toarray()
+        return hash_ngrams([analyze(t, segment=False).deobfuscated for t in texts]).toarray()
 
     def _head_input(self, label: str, feats: Features) -> sp.csr_matrix:
         return feats.offtopic if label == "offtopic" else feats.base

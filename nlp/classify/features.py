@@ -59,10 +59,23 @@ SIGNAL_FEATURE_NAMES = (
 )
 
 
+# Rows are scaled to unit length, except that a row's norm is never taken below NGRAM_NORM_FLOOR
+# (the norm of a ~9-character message's grams): a 3-character jab has 6 grams, and unit length would
+# give each the weight a long message spreads over 50, so one gram (嘴, 你个) decided the score.
+# Fewer grams are less evidence; the embedding and the bias then carry more of a short message.
+NGRAM_NORM_FLOOR = 5.0
+
+
 def ngram_vectorizer() -> HashingVectorizer:
+    """Raw gram counts; :func:`hash_ngrams` applies the floored normalisation."""
     return HashingVectorizer(
-        analyzer="char", ngram_range=(1, 3), n_features=NGRAM_FEATURES, alternate_sign=False, norm="l2"
+        analyzer="char", ngram_range=(1, 3), n_features=NGRAM_FEATURES, alternate_sign=False, norm=None
     )
+
+
+def _floored_normalise(counts: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, NGRAM_NORM_FLOOR)) @ counts)
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -76,13 +89,14 @@ def gram_column(gram: str) -> int:
 
 
 def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
-    """``ngram_vectorizer().transform(texts)``, the same matrix, fast for the few texts a bot sends.
+    """Char 1-3-gram counts of ``texts``, hashed as :func:`ngram_vectorizer` does, rows normalised
+    with a floor (``NGRAM_NORM_FLOOR``); fast for the few texts a bot sends.
 
     The vectorizer validates its input on every call (about a millisecond); for small batches the
     same char 1-3-grams are hashed here with the same murmurhash, so single-message latency does not
     pay it. Large batches go to the vectorizer's compiled loop."""
     if len(texts) >= 32:
-        return ngram_vectorizer().transform(texts)
+        return _floored_normalise(ngram_vectorizer().transform(texts))
     indptr, indices, values = [0], [], []
     for text in texts:
         doc = _WHITE_SPACES.sub(" ", text.lower())
@@ -91,7 +105,7 @@ def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
             for i in range(len(doc) - n + 1):
                 index = gram_column(doc[i : i + n])
                 counts[index] = counts.get(index, 0.0) + 1.0
-        norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
+        norm = max(math.sqrt(sum(v * v for v in counts.values())), NGRAM_NORM_FLOOR)
         keys = sorted(counts)
         indices += keys
         values += [counts[k] / norm for k in keys]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import yaml
 
 Vectorise = Callable[[Sequence[str]], np.ndarray]
@@ -131,8 +132,13 @@ class GroupProfile:
 
 
 def _cos(rows, vector: np.ndarray) -> np.ndarray:
-    """Cosine of unit-length rows (dense or sparse; embeddings and hashed n-grams both are) to ``vector``."""
-    return np.asarray(rows @ vector).ravel() / (np.linalg.norm(vector) + 1e-9)
+    """Cosine of rows (dense or sparse) to ``vector``. Embeddings are unit length; hashed n-grams of
+    very short messages are not (their norm is floored, see nlp.classify.features), so divide."""
+    if sp.issparse(rows):
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    else:
+        norms = np.linalg.norm(rows, axis=1)
+    return np.asarray(rows @ vector).ravel() / ((norms + 1e-9) * (np.linalg.norm(vector) + 1e-9))
 
 
 def relatedness(purpose: np.ndarray | None, profile: GroupProfile | None, vectors, learn: bool = True) -> np.ndarray:
