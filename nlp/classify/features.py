@@ -74,8 +74,12 @@ def ngram_vectorizer() -> HashingVectorizer:
 
 
 def _floored_normalise(counts: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, NGRAM_NORM_FLOOR)) @ counts)
+    """Divide each row by ``max(norm, NGRAM_NORM_FLOOR)``, in place (``counts`` is freshly made)."""
+    lengths = np.diff(counts.indptr)
+    rows = np.repeat(np.arange(counts.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=counts.data**2, minlength=counts.shape[0]))
+    counts.data /= np.repeat(np.maximum(norms, NGRAM_NORM_FLOOR), lengths)
+    return counts
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
