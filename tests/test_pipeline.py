@@ -161,13 +161,11 @@ def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None
             assert got.scores == pytest.approx(want.scores, abs=1e-3), (name, got.id)
 
 
-def test_on_disk_vector_cache_changes_no_verdict(pipeline: Pipeline, tmp_path) -> None:
-    if pipeline.classifier.encoder is None:
-        pytest.skip("encoder-free mode embeds nothing")
+def test_on_disk_vector_cache_changes_no_verdict(onnx_encoder, tmp_path) -> None:
     from nlp.classify.model_files import DEFAULT_MODEL_DIR
 
     messages = _sample_messages()[:120]
-    plain = Pipeline(pipeline.classifier).score(messages)
+    plain = Pipeline(DEFAULT_MODEL_DIR, encoder=onnx_encoder).score(messages)
     for run in ("cold", "warm"):  # the second run reads every vector from disk
         cached = Pipeline(DEFAULT_MODEL_DIR, vector_cache=tmp_path).score(messages)
         assert [v.labels for v in cached] == [v.labels for v in plain], run
