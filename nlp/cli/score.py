@@ -23,7 +23,6 @@ import typer
 from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import SkippedRecords, err, rows_table
-from nlp.home import qunshao_home
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
@@ -89,8 +88,6 @@ def score_command(
             err.print(f"继续: 已有 {checkpoint.written} 条，从第 {checkpoint.consumed + 1} 条记录开始", highlight=False)
 
     profiles = load_group_profiles(groups) if groups else None
-    if vector_cache == "auto":
-        vector_cache = str(qunshao_home() / "vectors")
     pipeline = Pipeline(model, profiles=profiles, device=device, backend=backend, vector_cache=vector_cache)
     if checkpoint.state is not None:
         pipeline.restore(checkpoint.state)

@@ -11,7 +11,6 @@ import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import err
-from nlp.home import qunshao_home
 
 
 def _is_loopback(host: str) -> bool:
@@ -52,8 +51,6 @@ def serve_command(
             "(set --token or QUNSHAO_TOKEN)",
             highlight=False,
         )
-    if vector_cache == "auto":
-        vector_cache = str(qunshao_home() / "vectors")
     settings = Settings(
         model=model,
         db=db,

@@ -117,9 +117,9 @@ class Encoder:
     chat-like text (2-core CPU; bigger batches fall out of cache without padding any less); a GPU
     gets far bigger batches by default (``GPU_BATCHING``).
 
-    ``vector_cache`` (a directory) adds a bounded on-disk cache across runs, keyed by
-    :meth:`model_key` (:mod:`nlp.embed.vector_cache`): a rerun over yesterday's archive embeds only
-    what is new.
+    ``vector_cache`` (a directory, or ``"auto"`` for ``$QUNSHAO_HOME/vectors``) adds a bounded
+    on-disk cache across runs, keyed by :meth:`model_key` (:mod:`nlp.embed.vector_cache`): a rerun
+    over yesterday's archive embeds only what is new.
     """
 
     def __init__(
@@ -162,6 +162,8 @@ class Encoder:
             raise ValueError(f"unknown backend {backend!r}: choose auto, onnx or torch")
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        if vector_cache == "auto":
+            vector_cache = home / "vectors"
         self.vector_cache = (
             VectorCache(vector_cache, self.model_key(), self.dim, vector_cache_size) if vector_cache else None
         )
