@@ -33,6 +33,18 @@ class Backend(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+def pad_batch(batch: list[list[int]], pad_id: int, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(input_ids, attention_mask)`` int64 arrays for token-id rows, padded to ``width`` (default:
+    the longest row)."""
+    width = width or max(len(seq) for seq in batch)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, seq in enumerate(batch):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
 def load_tokenizer(model_path: Path, max_length: int):
     """A fast ``tokenizers.Tokenizer`` truncating at ``max_length`` and padding nothing itself."""
     from tokenizers import Tokenizer
@@ -77,12 +89,7 @@ class OnnxBackend:
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=True)]
 
     def embed_tokens(self, batch: list[list[int]]) -> np.ndarray:
-        width = max(len(ids) for ids in batch)
-        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, seq in enumerate(batch):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
+        ids, mask = pad_batch(batch, self.pad_id)
         out = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return out.astype(np.float32, copy=False)
 
@@ -156,13 +163,8 @@ class TorchBackend:
 
         width = max(item.n_tokens for item in batch)
         if self.device != "cpu" and -(-width // 8) * 8 <= (self.model.max_seq_length or width):
-            # Few distinct shapes on a GPU: every new width costs kernel selection (a p99 spike).
-            width = -(-width // 8) * 8
-        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, item in enumerate(batch):
-            ids[row, : item.n_tokens] = item.ids
-            mask[row, : item.n_tokens] = 1
+            width = -(-width // 8) * 8  # few distinct shapes for the GPU's kernel and allocator caches
+        ids, mask = pad_batch([item.ids for item in batch], self.pad_id, width)
         features = {
             "input_ids": torch.from_numpy(ids).to(self.device, non_blocking=True),
             "attention_mask": torch.from_numpy(mask).to(self.device, non_blocking=True),
