@@ -209,7 +209,14 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
     for name, manifest in manifests.items():
         lines.append(
             f"- **{name}**: encoder `{manifest['encoder']}`, thresholds {manifest['thresholds']}, "
-            f"block thresholds {manifest['block_thresholds']}, trained in {manifest.get('train_seconds')} s."
+            f"block thresholds {manifest['block_thresholds']}, trained in {manifest.get('train_seconds')} s. "
+            "Calibration on dev (ECE / Brier): "
+            + ", ".join(
+                f"{label} {m['ece']} / {m['brier']}"
+                for label, m in manifest.get("dev_metrics", {}).get("all", {}).items()
+                if "ece" in m
+            )
+            + "."
         )
     lines.append("")
     return "\n".join(lines)

@@ -162,3 +162,15 @@ def test_direct_heads_equal_sklearn_predict_proba(small_model) -> None:
     for j, label in enumerate(small_model.labels):
         via_sklearn = small_model.heads_[label].predict_proba(small_model._head_input(label, feats))[:, 1]
         np.testing.assert_allclose(direct[:, j], via_sklearn, rtol=1e-5, atol=1e-7)
+
+
+def test_reliability_measures_the_gap_between_scores_and_frequencies() -> None:
+    from nlp.train.recipe import reliability
+
+    truth = np.array([1] * 2 + [0] * 8 + [1] * 8 + [0] * 2)  # 20% positive at 0.2, 80% at 0.8
+    calibrated = reliability(truth, np.array([0.2] * 10 + [0.8] * 10))
+    assert calibrated["ece"] == pytest.approx(0.0, abs=1e-9)
+    assert [(b["n"], b["positive"]) for b in calibrated["bins"]] == [(10, 0.2), (10, 0.8)]
+    overconfident = reliability(truth, np.array([0.05] * 10 + [0.99] * 10))
+    assert overconfident["ece"] == pytest.approx(0.5 * 0.15 + 0.5 * 0.19)
+    assert overconfident["brier"] > calibrated["brier"] == pytest.approx(0.16)

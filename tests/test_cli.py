@@ -82,7 +82,8 @@ def test_train_eval_and_score_an_operators_own_model(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(dev), "--model", str(model), "--json", str(metrics_file)])
     assert result.exit_code == 0, result.output
     metrics = json.loads(metrics_file.read_text("utf-8"))
-    assert metrics["ad"]["f1"] > 0.9 and {"tp", "fp", "fn", "tn", "pr_auc"} <= set(metrics["ad"])
+    assert metrics["ad"]["f1"] > 0.9 and {"tp", "fp", "fn", "tn", "pr_auc", "ece", "brier"} <= set(metrics["ad"])
+    assert sum(b["n"] for b in metrics["ad"]["reliability"]) == metrics["ad"]["n"]
 
     archive = _labelled(tmp_path / "chat.jsonl", [{"id": "x1", "user": "甲", "text": "加微信 shop_9999 领取优惠券"}])
     out = tmp_path / "scored.jsonl"

@@ -107,7 +107,7 @@ def eval_command(
 
 def _print_metrics(metrics: dict, title: str) -> None:
     table = Table(title=f"metrics on {title}")
-    columns = ["n", "positives", "precision", "recall", "f1", "pr_auc", "tp", "fp", "fn", "tn"]
+    columns = ["n", "positives", "precision", "recall", "f1", "pr_auc", "ece", "tp", "fp", "fn", "tn"]
     table.add_column("label")
     for column in columns:
         table.add_column(column, justify="right")

@@ -17,6 +17,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
@@ -105,9 +106,29 @@ def training_sets(recipe: Recipe) -> tuple[LabelledSet, LabelledSet]:
     return offtopic_views(offtopic_not_applicable(train)), offtopic_not_applicable(dev)
 
 
-def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and the confusion counts of the model's decisions, and PR-AUC of its
-    scores, per label, on rows that know the label."""
+def reliability(truth: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict:
+    """How far the scores are from frequencies: per equal-width score bin the messages, their mean
+    score and the share that is truly positive; ECE (bin-weighted mean gap) and the Brier score.
+    A calibrated 0.7 should be right about 70% of the time: the suggestion thresholds and the
+    conflict monitor read scores as probabilities."""
+    truth = truth.astype(float)
+    index = np.minimum((scores * bins).astype(int), bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        members = index == b
+        if not members.any():
+            continue
+        mean_score, share = float(scores[members].mean()), float(truth[members].mean())
+        ece += members.mean() * abs(mean_score - share)
+        table.append(
+            {"from": b / bins, "n": int(members.sum()), "mean_score": round(mean_score, 3), "positive": round(share, 3)}
+        )
+    return {"ece": round(float(ece), 4), "brier": round(float(np.mean((scores - truth) ** 2)), 4), "bins": table}
+
+
+def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Precision, recall, F1 and the confusion counts of the model's decisions, PR-AUC of its scores
+    and their calibration (:func:`reliability`), per label, on rows that know the label."""
     out = {}
     for j, label in enumerate(LABELS):
         known = y[:, j] != UNKNOWN
@@ -128,6 +149,8 @@ def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict
             "fn": int((~pred & positive).sum()),
             "tn": int((~pred & ~positive).sum()),
         }
+        calibration = reliability(truth, scores)
+        out[label] |= {"ece": calibration["ece"], "brier": calibration["brier"], "reliability": calibration["bins"]}
     return out
 
 
