@@ -25,7 +25,7 @@ import numpy as np
 
 from nlp.embed.backends import Backend, OnnxBackend, TorchBackend
 from nlp.embed.default_model import ONNX_FILE, WHEEL_MODELS, WheelModel, model_dir, read_provenance
-from nlp.embed.onnx_export import build_int8_onnx, onnx_cache_path
+from nlp.embed.onnx_export import build_int8_onnx, onnx_cache_path, weight_files
 from nlp.embed.vector_cache import VectorCache, file_digest
 from nlp.home import qunshao_home
 from nlp.text.normalize import normalize
@@ -175,8 +175,7 @@ class Encoder:
         if isinstance(backend, OnnxBackend):
             what = f"onnx:{file_digest([backend.onnx_path])}"
         elif self.resolved.path is not None:
-            weights = [p for p in self.resolved.path.rglob("*") if p.suffix in {".bin", ".safetensors"}]
-            what = f"torch:{file_digest(weights)}"
+            what = f"torch:{file_digest(weight_files(self.resolved.path))}"
         else:
             what = f"hub:{self.resolved.name}"  # a hub name: its revision is sentence-transformers' business
         if isinstance(backend, TorchBackend):

@@ -41,11 +41,15 @@ def read_pooling(model_path: Path) -> str:
     return "mean"
 
 
+def weight_files(model_path: Path) -> list[Path]:
+    """A local model directory's weight files (what identifies the model), sorted."""
+    return sorted(p for p in model_path.rglob("*") if p.suffix in {".bin", ".safetensors"})
+
+
 def onnx_cache_path(model_path: Path, home: Path | None = None) -> Path:
     """Where a local model's int8 ONNX lives: keyed by its path and weight files' size and mtime."""
-    weights = sorted(p for p in model_path.rglob("*") if p.suffix in {".bin", ".safetensors"})
     key = hashlib.sha256(str(model_path.resolve()).encode())
-    for w in weights:
+    for w in weight_files(model_path):
         stat = w.stat()
         key.update(f"{w.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return (home or qunshao_home()) / "onnx" / f"{model_path.name}-{key.hexdigest()[:12]}" / "model-int8-token.onnx"
