@@ -108,3 +108,50 @@ def test_obfuscated_span_maps_back_to_original_text() -> None:
     (signal,) = analyze(message).signals_of("wechat")
     assert signal.text == "薇❤：ppt_vip888"
     assert message.index("薇") == signal.start
+
+
+def _chat_texts() -> list[str]:
+    """Every message the team wrote (labelled chat, sample archive) plus the cases above."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "data"
+    texts = [case[0] for case in CASES]
+    for path in [root / "sample_chat.jsonl", *sorted((root / "labelled").glob("*.jsonl"))]:
+        texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return texts
+
+
+def test_skipping_the_rewrite_chain_never_changes_a_message() -> None:
+    """The one-search shortcut in deobfuscate_aligned must only skip messages the chain leaves as
+    they are, whatever a later edit of its patterns does."""
+    from nlp.text.deobfuscate import _may_rewrite, _rewrite
+    from nlp.text.normalize import normalize_aligned
+
+    # edges of the shortcut's counts: 7 digits split (joined), 6 (not), two Chinese digits in a run
+    texts = _chat_texts() + ["电话1234-567", "电话123-456", "一二345", "一2345", "一 二·3 4 5", "零零七"]
+    rewritten = 0
+    for text in texts:
+        normalized = normalize_aligned(text)
+        full = _rewrite(normalized)
+        rewritten += full.text != normalized.text
+        if not _may_rewrite(normalized.text):
+            assert full == normalized, text
+    assert rewritten > 50  # the data does exercise the chain
+
+
+def test_contact_pattern_prechecks_hold_for_every_match() -> None:
+    """Each contact pattern only runs when one of its required substrings is present: every match
+    the pattern finds in real messages must contain one."""
+    from nlp.text.deobfuscate import deobfuscate_aligned
+    from nlp.text.normalize import normalize_aligned
+    from nlp.text.signals import _CONTACT_PATTERNS, _NEEDS
+
+    matched = 0
+    for text in _chat_texts():
+        deob = deobfuscate_aligned(normalize_aligned(text)).text
+        for _, pattern, _ in _CONTACT_PATTERNS:
+            for m in pattern.finditer(deob):
+                matched += 1
+                assert not _NEEDS[pattern] or any(part in m.group(0) for part in _NEEDS[pattern]), (pattern, text)
+    assert matched > 100

@@ -53,7 +53,11 @@ class AlignedText:
         return AlignedText(new_text, tuple(starts), tuple(ends))
 
     def sub(self, pattern: re.Pattern[str], repl: Replacement) -> AlignedText:
-        """``re.sub`` that keeps alignment: replacement characters span the whole matched source."""
+        """``re.sub`` that keeps alignment: replacement characters span the whole matched source.
+
+        A string ``repl`` without a backslash is used as it is (``Match.expand`` parses the template
+        on every match, which was most of the cost of de-obfuscating an ad)."""
+        literal = repl if isinstance(repl, str) and "\\" not in repl else None
         out: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -63,7 +67,7 @@ class AlignedText:
             a, b = m.span()
             if a == b:
                 continue
-            rep = repl(m) if callable(repl) else m.expand(repl)
+            rep = literal if literal is not None else repl(m) if callable(repl) else m.expand(repl)
             if rep == m.group(0):
                 continue
             changed = True

@@ -70,6 +70,28 @@ _URL_DOT = re.compile(
 _SEP_BETWEEN_CJK = re.compile(r"(?<=[\u4e00-\u9fff])[.·*_\-~|/](?=[\u4e00-\u9fff])")
 
 
+# One search that proves the whole chain below would leave a message as it is (most messages): every
+# rewrite follows a match, so text that none of them can match comes out unchanged. Two rewrites
+# need more than their pattern: a digit run is joined only with 7+ digits, and a run of Chinese
+# numerals converts only with 2+ Chinese digits (counted with one ``translate``).
+_SEVEN_DIGIT_RUN = rf"\d(?:[{_SEP_CLASS}]{{0,3}}\d){{6,}}"
+_MAY_REWRITE = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            _SEP_BETWEEN_CJK.pattern,
+            _SEVEN_DIGIT_RUN,
+            *(q.pattern for q in (*_WECHAT_VARIANTS, *_QQ_VARIANTS, _GROUP_VARIANTS, _URL_DOT)),
+        )
+    )
+)
+_DROP_CN_DIGITS = {ord(ch): None for ch in _CN_DIGIT_CLASS}
+
+
+def _may_rewrite(text: str) -> bool:
+    return _MAY_REWRITE.search(text) is not None or len(text) - len(text.translate(_DROP_CN_DIGITS)) >= 2
+
+
 def _cn_number(match: re.Match[str]) -> str:
     run = match.group(0)
     if sum(ch in _CN_DIGITS for ch in run) < 2:
@@ -85,7 +107,10 @@ def _join_digits(match: re.Match[str]) -> str:
 
 def deobfuscate_aligned(normalized: AlignedText) -> AlignedText:
     """The ad-detection view of already normalised text, still aligned to the original message."""
-    text = normalized
+    return _rewrite(normalized) if _may_rewrite(normalized.text) else normalized
+
+
+def _rewrite(text: AlignedText) -> AlignedText:
     text = text.sub(_SEP_BETWEEN_CJK, "")
     text = text.sub(_CN_NUMBER_RUN, _cn_number)
     text = text.sub(_SPLIT_DIGITS, _join_digits)

@@ -37,6 +37,7 @@ _DINGBAT_DIGITS["⓿"] = "0"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WS_RUN = re.compile(r"\s+")
+_ANY_SPACE = re.compile(r"\s")
 _SPACED_OUT_CJK = re.compile(rf"(?<![{_CJK}])[{_CJK}](?: [{_CJK}]){{2,}}(?![{_CJK}])")
 _REPEAT_RUN = re.compile(r"([^\da-z\s零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖])\1{3,}")
 
@@ -68,6 +69,35 @@ def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).casefold()
 
 
+class _FoldTable(dict):
+    """``str.translate`` table for :func:`_fold_char`, filled as characters are met, so folding a
+    message is one C-level pass. Characters that fold to other than exactly one character (rare:
+    ligatures, invisible marks) are remembered; a message without them keeps its alignment as is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.not_one_to_one: set[str] = set()
+
+    def __missing__(self, ordinal: int) -> str:
+        ch = chr(ordinal)
+        folded = self[ordinal] = _fold_char(ch)
+        if len(folded) != 1:
+            self.not_one_to_one.add(ch)
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def _fold_aligned(text: AlignedText) -> AlignedText:
+    folded = text.text.translate(_FOLD)
+    if folded == text.text:
+        return text
+    if len(folded) == len(text.text) and _FOLD.not_one_to_one.isdisjoint(text.text):
+        return text.replace_all(folded)
+    return text.map_chars(_fold_char)
+
+
 def _to_simplified_aligned(text: AlignedText) -> AlignedText:
     converted = to_simplified(text.text)
     if len(converted) == len(text.text):
@@ -82,11 +112,12 @@ def normalize_aligned(text: str) -> AlignedText:
     aligned = AlignedText.of(text)
     aligned = aligned.sub(_INVISIBLE, "")
     if not (aligned.text.isascii() and aligned.text.islower()):
-        aligned = aligned.map_chars(_fold_char)
+        aligned = _fold_aligned(aligned)
     aligned = _to_simplified_aligned(aligned)
-    aligned = aligned.sub(_WS_RUN, " ")
-    aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
-    aligned = _strip(aligned)
+    if _ANY_SPACE.search(aligned.text):  # step 4 only rewrites whitespace
+        aligned = aligned.sub(_WS_RUN, " ")
+        aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
+        aligned = _strip(aligned)
     return aligned.sub(_REPEAT_RUN, lambda m: m.group(1) * 3)
 
 

@@ -86,6 +86,25 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
         0,
     ),
 ]
+# Substrings without which a contact pattern cannot match (``in`` is far cheaper than a regex scan,
+# and most messages have no contact details): keep in step with the patterns above.
+_NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    pattern: needs
+    for (_, pattern, _), needs in zip(
+        _CONTACT_PATTERNS,
+        [
+            (".", "://"),  # url
+            ("1",),  # phone: 1[3-9]...
+            ("微信",),
+            ("wxid_",),
+            ("qq",),
+            ("群",),
+            ("加", "+", "私", "扫", "群", "链", "主"),  # contact_cue
+            (),  # money: too many forms to pre-check
+        ],
+        strict=True,
+    )
+}
 _MENTION = re.compile(r"@([^\s@,，:：!?。！？]{1,20})")
 _EMOJI_RUN = re.compile(rf"[{EMOJI_CLASS}]+")
 # A unit of 1-4 characters repeated: one character 4+ times, or a longer unit 3+ times.
@@ -127,6 +146,9 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     seen: set[tuple[str, int, int]] = set()
     deob = deobfuscated.text
     for kind, pattern, group in _CONTACT_PATTERNS:
+        needs = _NEEDS[pattern]
+        if needs and not any(part in deob for part in needs):
+            continue
         for m in pattern.finditer(deob):
             signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
             key = (kind, signal.start, signal.end)
