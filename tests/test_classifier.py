@@ -139,15 +139,22 @@ def test_group_profiles_file(tmp_path: Path) -> None:
 
 
 def test_fast_ngram_hashing_equals_the_vectorizer() -> None:
-    from nlp.classify.features import hash_ngrams
+    from nlp.classify.features import _GramColumnCache, _floored_normalise, hash_ngrams
 
-    texts = ["加微信 abc_1234  领资料", "收到", "", "  ", "A  b\tC", "今晚间歇跑几组？配速按五分半来🏃", "ｗｘ１２３"]
-    fast = hash_ngrams(texts)
-    reference = hash_ngrams(texts * 10)[: len(texts)]  # 32 or more rows take the vectorizer's path
-    assert fast.shape == reference.shape
-    np.testing.assert_allclose(fast.toarray(), reference.toarray(), atol=1e-12)
+    texts = [
+        "加微信 abc_1234  领资料", "收到", "", "  ", "A  b\tC", "今晚间歇跑几组？配速按五分半来🏃", "ｗｘ１２３",
+        "😀😀👍🏻 emoji 在 astral 平面", "x", "ab",
+    ]  # fmt: skip
+    reference = _floored_normalise(ngram_vectorizer().transform(texts)).toarray()
+    small = hash_ngrams(texts)  # a bot's few messages: the plain loop
+    batched = hash_ngrams(texts * 4)[: len(texts)]  # 32 or more rows: packed keys in numpy
+    np.testing.assert_array_equal(small.toarray(), reference)
+    np.testing.assert_array_equal(batched.toarray(), reference)
+    tiny = _GramColumnCache(max_size=5)  # the table starts over many times: same columns
+    for _ in range(3):
+        np.testing.assert_array_equal(tiny.transform(texts).toarray(), reference)
     counts = ngram_vectorizer().transform(texts).toarray()
-    norms = np.linalg.norm(fast.toarray(), axis=1)
+    norms = np.linalg.norm(small.toarray(), axis=1)
     long_row, short_row = 5, 1  # 今晚间歇跑几组…: unit length; 收到 (3 grams): below the floor, not blown up
     assert norms[long_row] == pytest.approx(1.0)
     assert norms[short_row] == pytest.approx(np.linalg.norm(counts[short_row]) / NGRAM_NORM_FLOOR)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -93,14 +94,19 @@ def gram_column(gram: str) -> int:
 
 
 def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
-    """Char 1-3-gram counts of ``texts``, hashed as :func:`ngram_vectorizer` does, rows normalised
-    with a floor (``NGRAM_NORM_FLOOR``); fast for the few texts a bot sends.
+    """Char 1-3-gram counts of ``texts``, hashed as :func:`ngram_vectorizer` does (same columns, same
+    counts), rows normalised with a floor (``NGRAM_NORM_FLOOR``).
 
-    The vectorizer validates its input on every call (about a millisecond); for small batches the
-    same char 1-3-grams are hashed here with the same murmurhash, so single-message latency does not
-    pay it. Large batches go to the vectorizer's compiled loop."""
-    if len(texts) >= 32:
-        return _floored_normalise(ngram_vectorizer().transform(texts))
+    The vectorizer builds every gram as a Python string and hashes it (about 40 µs a message, the
+    largest part of encoder-free scoring), and validates its input on every call (about a
+    millisecond, most of a bot's single-message budget). Here a batch's grams become integer keys
+    in numpy, only grams not met before are hashed, and a few texts take a plain loop."""
+    if len(texts) < 32:
+        return _hash_ngrams_small(texts)
+    return _GRAM_COLUMNS.transform(texts)
+
+
+def _hash_ngrams_small(texts: list[str]) -> sp.csr_matrix:
     indptr, indices, values = [0], [], []
     for text in texts:
         doc = _WHITE_SPACES.sub(" ", text.lower())
@@ -118,6 +124,71 @@ def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
         (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
         shape=(len(texts), NGRAM_FEATURES),
     )
+
+
+class _GramColumnCache:
+    """Column of every char n-gram met so far, keyed by the gram's code points packed in an integer
+    (21 bits each: ``c0 << 42 | c1 << 21 | c2``), one sorted table per gram length, looked up with
+    ``searchsorted``. Chat reuses a small vocabulary, so after the first batches almost no gram is
+    hashed again. Bounded: a table that outgrows ``max_size`` starts over (an archive of millions of
+    messages has millions of trigrams)."""
+
+    def __init__(self, max_size: int = 1_000_000) -> None:
+        self.max_size = max_size
+        empty = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray]] = {1: empty, 2: empty, 3: empty}
+        self._lock = threading.Lock()
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        docs = [_WHITE_SPACES.sub(" ", text.lower()) for text in texts]
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        points = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        row_of = np.repeat(np.arange(len(docs)), lengths)
+        # characters from each position to the end of its own text: a gram never spans two texts
+        left = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(points))
+        rows, cols = [], []
+        for n in (1, 2, 3):
+            starts = np.flatnonzero(left >= n)
+            keys = points[starts]
+            for k in range(1, n):
+                keys = (keys << np.uint64(21)) | points[starts + k]
+            unique, inverse = np.unique(keys, return_inverse=True)
+            rows.append(row_of[starts])
+            cols.append(self._columns(n, unique)[inverse])
+        all_rows, all_cols = np.concatenate(rows), np.concatenate(cols)
+        counts = sp.csr_matrix(
+            (np.ones(len(all_rows)), (all_rows, all_cols)), shape=(len(docs), NGRAM_FEATURES), dtype=np.float64
+        )
+        counts.sum_duplicates()
+        counts.indices = counts.indices.astype(np.int32, copy=False)
+        counts.indptr = counts.indptr.astype(np.int32, copy=False)
+        return _floored_normalise(counts)
+
+    def _columns(self, n: int, keys: np.ndarray) -> np.ndarray:
+        """Columns of sorted distinct ``keys``; grams not in the table are hashed and added."""
+        with self._lock:
+            known, columns = self._tables[n]
+            if len(known) > self.max_size:
+                known, columns = known[:0], columns[:0]
+            at = np.searchsorted(known, keys)
+            found = np.zeros(len(keys), dtype=bool)
+            inside = at < len(known)
+            found[inside] = known[at[inside]] == keys[inside]
+            if not found.all():
+                new = keys[~found]
+                new_columns = np.fromiter((gram_column(_unpack(k, n)) for k in new.tolist()), np.int64, len(new))
+                where = np.searchsorted(known, new)
+                known, columns = np.insert(known, where, new), np.insert(columns, where, new_columns)
+                self._tables[n] = (known, columns)
+                at = np.searchsorted(known, keys)
+            return columns[at]
+
+
+def _unpack(key: int, n: int) -> str:
+    return "".join(chr((key >> (21 * (n - 1 - k))) & 0x1FFFFF) for k in range(n))
+
+
+_GRAM_COLUMNS = _GramColumnCache()
 
 
 def signal_features(analysis: TextAnalysis) -> np.ndarray:
