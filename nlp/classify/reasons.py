@@ -8,6 +8,8 @@ the group's purpose.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from nlp.classify.features import gram_column
@@ -30,18 +32,22 @@ def _signal_reason(signal: Signal) -> str:
     return reason + ("（已还原混淆写法）" if signal.obfuscated else "")
 
 
+_ALNUM_RUN = re.compile(r"[^\W_]{2,}")  # \w without "_" is exactly str.isalnum
+
+
 def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[tuple[str, int]]:
     """The ``k`` char 2-3-grams of the message with the largest positive head weight, each with its
     1-based position in the message as sent (0 when only the normalised form contains it)."""
-    text = analysis.deobfuscated
-    # no punctuation or spaces inside a quoted term; first occurrence order breaks ties
-    grams = [g for g in dict.fromkeys(text[i : i + n] for n in (2, 3) for i in range(len(text) - n + 1)) if g.isalnum()]
+    runs = _ALNUM_RUN.findall(analysis.deobfuscated)  # no punctuation or spaces inside a quoted term
+    # candidates in first-occurrence order (bigrams, then trigrams), which breaks ties in weight
+    grams = list(dict.fromkeys([run[i : i + n] for n in (2, 3) for run in runs for i in range(len(run) - n + 1)]))
     if not grams:
         return []
-    gram_weights = weights[[gram_column(g) for g in grams]]
-    scored = {g: float(w) for g, w in zip(grams, gram_weights, strict=True) if w > 0}
+    gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
+    positive = np.flatnonzero(gram_weights > 0)
     chosen: list[str] = []
-    for gram, _ in sorted(scored.items(), key=lambda item: -item[1]):
+    for i in positive[np.argsort(-gram_weights[positive], kind="stable")]:
+        gram = grams[i]
         if any(gram in other or other in gram for other in chosen):
             continue
         chosen.append(gram)
