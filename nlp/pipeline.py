@@ -9,18 +9,21 @@ group has no stated purpose). Nothing below it knows about files or HTTP.
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
+from nlp.classify.features import TextBlock, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for, top_terms
@@ -43,6 +46,8 @@ class Verdict:
 
 
 class Pipeline:
+    text_processes_after = 20_000  # messages through score_stream before text_workers processes start
+
     def __init__(
         self,
         model: str | Path | MessageClassifier = DEFAULT_MODEL_DIR,
@@ -53,6 +58,7 @@ class Pipeline:
         backend: str = "auto",
         dedup: bool = True,
         vector_cache: str | Path | None = None,
+        text_workers: int | Literal["auto"] = 0,
     ) -> None:
         self.classifier = (
             model
@@ -62,6 +68,11 @@ class Pipeline:
         self.profiles: dict[str, GroupProfile] = dict(profiles or {})
         self.learn_groups = learn_groups
         self.dedup = dedup
+        self.text_workers = self._resolve_text_workers(text_workers)
+        self._text_pool: ProcessPoolExecutor | None = None
+        self._pool_started: list[Future[TextBlock]] = []
+        self._pool_lock = threading.Lock()
+        self._text_seen = 0
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
         self._terms_cache: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
@@ -74,23 +85,87 @@ class Pipeline:
         return self._finish(self.classifier.prepare(messages, self.dedup))
 
     def score_stream(self, batches: Iterable[Sequence[Message]]) -> Iterator[tuple[list[Message], list[Verdict]]]:
-        """Score batches as they come, preparing batch k+1 (text analysis, tokenisation) in a worker
-        thread while the model runs on batch k; yields each batch with its verdicts, in order.
+        """Score batches as they come, preparing the next batches (text analysis, tokenisation) while
+        the model runs on this one; yields each batch with its verdicts, in order.
 
-        Verdicts are the same as :meth:`score` on each batch, or on all messages at once: nothing a
-        message gets depends on how the stream was cut."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qunshao-prepare") as pool:
-            batches = iter(batches)
-            pending = None
-            while True:
-                batch = next(batches, None)
-                upcoming = pool.submit(self.classifier.prepare, list(batch), self.dedup) if batch else None
-                if pending is not None:
-                    prepared = pending.result()
+        The text stage runs in a worker thread, or with ``text_workers`` in that many processes
+        (one batch each): pure-Python text work holds the GIL, so a thread only overlaps it with
+        the model's native code, while processes use the other cores (encoder-free mode and GPU
+        hosts are bound by it). Verdicts are the same as :meth:`score` on each batch, or on all
+        messages at once: nothing a message gets depends on how the stream was cut or where its
+        text was analysed."""
+        text_stage = self._text_stage()
+        ahead = max(1, self.text_workers)
+        with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="qunshao-prepare") as pool:
+            pending: deque[Future[Prepared]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(self.classifier.prepare, list(batch), self.dedup, text_stage))
+                if len(pending) > ahead:
+                    prepared = pending.popleft().result()
                     yield prepared.messages, self._finish(prepared)
-                if upcoming is None:
-                    return
-                pending = upcoming
+            while pending:
+                prepared = pending.popleft().result()
+                yield prepared.messages, self._finish(prepared)
+
+    def _resolve_text_workers(self, text_workers: int | str) -> int:
+        """``auto``: processes where the text stage bounds the run (encoder-free, or the model on a
+        GPU), one per core up to 8; none where the model runs on the CPU, whose threads already use
+        every core."""
+        if text_workers != "auto":
+            if not isinstance(text_workers, int) or text_workers < 0:
+                raise ValueError(f"text_workers must be 'auto' or a number >= 0, not {text_workers!r}")
+            return text_workers
+        encoder = self.classifier.encoder
+        if encoder is not None and encoder.device == "cpu":
+            return 0
+        return min(os.cpu_count() or 1, 8)
+
+    def _text_stage(self) -> Callable[[list[str]], TextBlock]:
+        """Where the next batches' text work runs: here, or in the worker processes once the stream
+        has shown it is big enough to repay starting them (``text_processes_after`` messages; they
+        take a second or two to import) and they have started; until then, here."""
+        if self.text_workers <= 0:
+            return text_block
+
+        def stage(texts: list[str]) -> TextBlock:
+            self._text_seen += len(texts)
+            processes = self._text_processes()
+            if processes is None:
+                return text_block(texts)
+            return processes.submit(text_block, texts).result()
+
+        return stage
+
+    def start_text_processes(self) -> None:
+        """Start the ``text_workers`` processes now and wait until they can work, rather than once a
+        stream has grown big (for a benchmark, or a job that knows its archive is large)."""
+        self._text_seen = max(self._text_seen, self.text_processes_after)
+        self._text_processes()
+        for started in self._pool_started:
+            started.result()
+
+    def _text_processes(self) -> ProcessPoolExecutor | None:
+        with self._pool_lock:
+            if self.text_workers > 0 and self._text_pool is None and self._text_seen >= self.text_processes_after:
+                # spawn, not fork: the parent may run ONNX Runtime or server threads, unsafe to fork
+                self._text_pool = ProcessPoolExecutor(self.text_workers, mp_context=multiprocessing.get_context("spawn"))
+                self._pool_started = [self._text_pool.submit(text_block, []) for _ in range(self.text_workers)]
+            if self._text_pool is None or not all(f.done() for f in self._pool_started):
+                return None
+            return self._text_pool
+
+    def close(self) -> None:
+        """Stop the text-stage processes, if any (they also stop when the interpreter exits)."""
+        with self._pool_lock:
+            if self._text_pool is not None:
+                self._text_pool.shutdown(cancel_futures=True)
+                self._text_pool = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _finish(self, prepared: Prepared) -> list[Verdict]:
         with self._lock:

@@ -93,6 +93,8 @@ def test_train_eval_and_score_an_operators_own_model(tmp_path: Path) -> None:
     assert row["id"] == "x1" and row["user"] == "甲"  # input fields kept
     assert "ad" in row["labels"] and row["suggestion"] in ("review", "block") and row["reasons"]
     assert set(row["scores"]) == {"ad", "negativity", "offtopic"}
+    bad = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", str(model), "--text-workers", "many"])
+    assert bad.exit_code == 2 and "--text-workers" in bad.output
 
 
 def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:

@@ -161,6 +161,25 @@ def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None
             assert got.scores == pytest.approx(want.scores, abs=1e-3), (name, got.id)
 
 
+def test_text_stage_in_worker_processes_changes_nothing(pipeline: Pipeline) -> None:
+    """``text_workers`` moves normalisation, n-grams and signals to other processes: every verdict,
+    reasons included, and the learnt group state must be exactly what one process gives; an empty
+    batch in the stream is answered, not taken for its end."""
+    messages = _sample_messages()
+    batches = [messages[:40], [], *(messages[i : i + 40] for i in range(40, len(messages), 40))]
+    here = Pipeline(pipeline.classifier, learn_groups=True)
+    expected = list(here.score_stream(batches))
+    with Pipeline(pipeline.classifier, learn_groups=True, text_workers=2) as spread:
+        spread.start_text_processes()  # started and ready: every batch goes to them
+        assert spread._text_processes() is not None
+        got = list(spread.score_stream(batches))
+    assert [len(b) for b, _ in got] == [len(b) for b in batches]
+    assert got == expected
+    assert {g: p.centroid_.tolist() for g, p in spread.profiles.items()} == {
+        g: p.centroid_.tolist() for g, p in here.profiles.items()
+    }
+
+
 def test_on_disk_vector_cache_changes_no_verdict(onnx_encoder, tmp_path) -> None:
     from nlp.classify.model_files import DEFAULT_MODEL_DIR
 

@@ -17,7 +17,7 @@ its label.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,7 +28,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from nlp.classify.features import hash_ngrams, ngram_vectorizer, signal_matrix
+from nlp.classify.features import TextBlock, hash_ngrams, ngram_vectorizer, text_block
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
@@ -121,22 +121,25 @@ class MessageClassifier:
         profiles are left as they were and the batch still sees its own earlier messages."""
         return self.complete(self.prepare(messages), profiles, learn)
 
-    def prepare(self, messages: Sequence[Message], dedup: bool = True) -> Prepared:
+    def prepare(
+        self, messages: Sequence[Message], dedup: bool = True, text_stage: Callable[[list[str]], TextBlock] = text_block
+    ) -> Prepared:
         """The text stage, once per distinct text: analysis, n-grams, signals and the encoder's
         tokens. Pure CPU work with no shared state, so a worker thread can prepare the next batch
         while :meth:`complete` runs the model on this one. ``dedup=False`` does every message's
-        work, repeats included (same results; for measuring what de-duplication saves)."""
+        work, repeats included (same results; for measuring what de-duplication saves).
+        ``text_stage`` computes :func:`~nlp.classify.features.text_block`, possibly in another
+        process (:class:`~nlp.pipeline.Pipeline` ``text_workers``)."""
         if dedup:
             distinct: dict[str, int] = {}
             rows = np.fromiter((distinct.setdefault(m.text, len(distinct)) for m in messages), dtype=np.intp)
             texts = list(distinct)
         else:
             rows, texts = np.arange(len(messages)), [m.text for m in messages]
-        unique = [analyze(text, segment=False) for text in texts]
-        ngrams = hash_ngrams([a.deobfuscated for a in unique])
-        signals = signal_matrix(unique)
+        block = text_stage(texts)
+        unique = block.analyses
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
-        return Prepared(list(messages), rows, unique, ngrams, signals, tokens)
+        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens)
 
     def complete(
         self, prepared: Prepared, profiles: MutableMapping[str, GroupProfile] | None = None, learn: bool = False

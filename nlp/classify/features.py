@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -21,7 +22,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from nlp.text import CONTACT_KINDS, TextAnalysis
+from nlp.text import CONTACT_KINDS, TextAnalysis, analyze
 
 NGRAM_FEATURES = 2**17  # 131k buckets: few collisions for 1-3 char grams, heads stay ~1 MB each
 
@@ -227,3 +228,20 @@ def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
     if not analyses:
         return np.zeros((0, len(SIGNAL_FEATURE_NAMES)), dtype=np.float32)
     return np.vstack([signal_features(a) for a in analyses])
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """The text stage's output for a list of distinct texts: what the heads read besides vectors.
+
+    A pure function of the texts (:func:`text_block`), small enough to pickle, so it can be
+    computed in another process while this one runs the model."""
+
+    analyses: list[TextAnalysis]
+    ngrams: sp.csr_matrix
+    signals: np.ndarray
+
+
+def text_block(texts: list[str]) -> TextBlock:
+    analyses = [analyze(text, segment=False) for text in texts]
+    return TextBlock(analyses, hash_ngrams([a.deobfuscated for a in analyses]), signal_matrix(analyses))

@@ -32,6 +32,14 @@ from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, sa
 CHECKPOINT_SECONDS = 2.0
 
 
+def _text_workers(value: str) -> int | str:
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise typer.BadParameter(f"{value!r}: a number of processes or auto", param_hint="--text-workers")
+    return int(value)
+
+
 def score_command(
     inputs: Annotated[list[Path], typer.Argument(help="JSONL or CSV archives ('-' for JSONL on stdin).")],
     output: Annotated[str, typer.Option("-o", "--output", help="Scored rows (.jsonl/.csv, '-' for stdout).")],
@@ -47,6 +55,13 @@ def score_command(
             "or 'auto' for $QUNSHAO_HOME/vectors. Reruns over the same archives embed only new texts."
         ),
     ] = None,
+    text_workers: Annotated[
+        str,
+        typer.Option(
+            help="Processes for the text stage (normalise, n-grams, signals): a number, 0 for a thread of this "
+            "process, or auto (one per core when encoder-free or on a GPU, where text work bounds the run)."
+        ),
+    ] = "auto",
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output file.")] = False,
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
@@ -88,7 +103,14 @@ def score_command(
             err.print(f"继续: 已有 {checkpoint.written} 条，从第 {checkpoint.consumed + 1} 条记录开始", highlight=False)
 
     profiles = load_group_profiles(groups) if groups else None
-    pipeline = Pipeline(model, profiles=profiles, device=device, backend=backend, vector_cache=vector_cache)
+    pipeline = Pipeline(
+        model,
+        profiles=profiles,
+        device=device,
+        backend=backend,
+        vector_cache=vector_cache,
+        text_workers=_text_workers(text_workers),
+    )
     if checkpoint.state is not None:
         pipeline.restore(checkpoint.state)
     report = SkippedRecords()
@@ -120,6 +142,8 @@ def score_command(
     except RecordError as exc:
         err.print(f"[red]错误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    finally:
+        pipeline.close()
     if to_file:
         remove_checkpoint(output)
     if flagged:
