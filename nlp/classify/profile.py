@@ -97,14 +97,23 @@ class GroupProfile:
         if self._direction is None:
             self._direction = np.zeros(vectors.shape[1], dtype=np.float64)
         direction = self._direction
+        # per-row numpy calls are the cost here: convert and measure every row once, up front
+        if sparse:
+            bounds = vectors.indptr.tolist()
+            indices, data = vectors.indices, vectors.data.astype(np.float64)
+            row_of = np.repeat(np.arange(n), np.diff(vectors.indptr))
+            x_squares = np.bincount(row_of, weights=data * data, minlength=n).tolist()
+        else:
+            dense = np.asarray(vectors, dtype=np.float64)
+            x_squares = np.einsum("ij,ij->i", dense, dense).tolist()
         for i in range(n):
+            x_sq = x_squares[i]
             if sparse:
-                lo, hi = vectors.indptr[i], vectors.indptr[i + 1]
-                idx, val = vectors.indices[lo:hi], vectors.data[lo:hi].astype(np.float64)
-                dot, x_sq = float(direction[idx] @ val), float(val @ val)
+                idx, val = indices[bounds[i] : bounds[i + 1]], data[bounds[i] : bounds[i + 1]]
+                dot = float(direction[idx] @ val)
             else:
-                x = np.asarray(vectors[i], dtype=np.float64)
-                dot, x_sq = float(direction @ x), float(x @ x)
+                x = dense[i]
+                dot = float(direction @ x)
             if self.n_seen_ >= self.min_seen and self._norm_sq > 0 and x_sq > 0:
                 out[i] = dot / math.sqrt(self._norm_sq * x_sq)
             if not learn:
