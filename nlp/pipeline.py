@@ -23,12 +23,13 @@ import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
-from nlp.classify.features import TextBlock, text_block
+from nlp.classify.features import TermCandidates, TextBlock, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for, top_terms
 from nlp.embed import Encoder
 from nlp.io import Message
+from nlp.text import TextAnalysis
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,12 @@ class Pipeline:
             feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
             proba = self.classifier.predict_proba_features(feats)
         messages = prepared.messages
-        return [self._verdict(m, proba[i], feats.analyses[i], feats.related[i]) for i, m in enumerate(messages)]
+        terms, rows = prepared.terms, prepared.rows.tolist()
+        scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
+        return [
+            self._verdict(m, scores[i], feats.analyses[i], feats.related[i], (terms, rows[i]) if terms else None)
+            for i, m in enumerate(messages)
+        ]
 
     def state(self) -> dict[str, GroupProfile]:
         """What the pipeline has learnt about each group (small, picklable): save it to resume a run
@@ -184,7 +190,14 @@ class Pipeline:
         with self._lock:
             self.profiles = copy.deepcopy(dict(state))
 
-    def _verdict(self, message: Message, scores: np.ndarray, analysis, related: np.ndarray) -> Verdict:
+    def _verdict(
+        self,
+        message: Message,
+        scores: list[float],
+        analysis: TextAnalysis,
+        related: np.ndarray,
+        terms: tuple[TermCandidates, int] | None = None,
+    ) -> Verdict:
         clf = self.classifier
         labels = clf.decide(scores)
         reasons: list[str] = []
@@ -197,25 +210,30 @@ class Pipeline:
             if allowed:
                 labels.remove("ad")
                 reasons.append(allowed)
-                gated = scores.copy()
+                gated = list(scores)
                 gated[clf.labels.index("ad")] = 0.0
         for label in labels:
-            reasons += reasons_for(label, analysis, self._weights[label], related, self._terms(label, analysis))
+            found = self._terms(label, analysis, terms)
+            reasons += reasons_for(label, analysis, self._weights[label], related, found)
         return Verdict(
             id=message.id,
             labels=labels,
-            scores={label: round(float(scores[j]), 4) for j, label in enumerate(clf.labels)},
+            scores={label: round(score, 4) for label, score in zip(clf.labels, scores, strict=True)},
             suggestion=clf.suggestion(gated),
             reasons=reasons,
         )
 
-    def _terms(self, label: str, analysis) -> list[tuple[str, int]]:
-        """Weighted terms of a flagged text, cached (bounded): archives repeat the same ads."""
+    def _terms(
+        self, label: str, analysis: TextAnalysis, terms: tuple[TermCandidates, int] | None
+    ) -> list[tuple[str, int]]:
+        """Weighted terms of a flagged text, cached (bounded): archives repeat the same ads.
+        ``terms``: the batch's candidates from the text stage and this text's row in them."""
         key = (label, analysis.raw)
         with self._terms_lock:
             found = self._terms_cache.get(key)
         if found is None:
-            found = top_terms(analysis, self._weights[label])
+            candidates = terms[0].of(terms[1]) if terms is not None else None
+            found = top_terms(analysis, self._weights[label], candidates=candidates)
             with self._terms_lock:
                 self._terms_cache[key] = found
                 if len(self._terms_cache) > 20_000:

@@ -181,3 +181,26 @@ def test_reliability_measures_the_gap_between_scores_and_frequencies() -> None:
     overconfident = reliability(truth, np.array([0.05] * 10 + [0.99] * 10))
     assert overconfident["ece"] == pytest.approx(0.5 * 0.15 + 0.5 * 0.19)
     assert overconfident["brier"] > calibrated["brier"] == pytest.approx(0.16)
+
+
+def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
+    """A batch's text stage also lists what reasons may quote; ranking those must name exactly the
+    terms found from the text itself, for any head's weights."""
+    import json
+
+    from nlp.classify.features import text_block
+    from nlp.classify.reasons import top_terms
+
+    lines = (ROOT / "data" / "labelled" / "chat_dev.jsonl").read_text("utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines] + ["", "  ", "ＡＢ  ｃｄ!!", "😀😀 ok ok"]
+    block = text_block(texts)
+    assert block.terms is not None and block.terms.exact.sum() >= len(texts) - 4
+    rng = np.random.default_rng(0)
+    named = 0
+    for _ in range(3):
+        weights = rng.normal(size=NGRAM_FEATURES)
+        for i, analysis in enumerate(block.analyses):
+            expected = top_terms(analysis, weights)
+            assert top_terms(analysis, weights, candidates=block.terms.of(i)) == expected, texts[i]
+            named += len(expected)
+    assert named > len(texts)

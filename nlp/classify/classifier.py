@@ -28,7 +28,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from nlp.classify.features import TextBlock, hash_ngrams, ngram_vectorizer, text_block
+from nlp.classify.features import TermCandidates, TextBlock, hash_ngrams, ngram_vectorizer, text_block
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
@@ -84,6 +84,7 @@ class Prepared:
     ngrams: sp.csr_matrix
     signals: np.ndarray  # signal features per distinct text
     tokens: Tokenized | None  # for the encoder; None in encoder-free mode
+    terms: TermCandidates | None = None  # what reasons may quote, per distinct text
 
 
 class MessageClassifier:
@@ -139,7 +140,7 @@ class MessageClassifier:
         block = text_stage(texts)
         unique = block.analyses
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
-        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens)
+        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens, block.terms)
 
     def complete(
         self, prepared: Prepared, profiles: MutableMapping[str, GroupProfile] | None = None, learn: bool = False
@@ -303,7 +304,7 @@ class MessageClassifier:
         """Boolean ``(n, n_labels)``: :meth:`decide` applied to every row."""
         return self.decide_matrix(self.predict_proba(messages, profiles))
 
-    def decide(self, scores: np.ndarray) -> list[str]:
+    def decide(self, scores: Sequence[float]) -> list[str]:
         """Labels whose score reaches its threshold. Off-topic means idle chatter, so an ad or an
         insult is not also reported as chatter: an admin acts on the ad or the abuse, and a second
         label on it is noise (dev error analysis: most off-topic false alarms were insults). The
@@ -315,7 +316,7 @@ class MessageClassifier:
 
     def decide_matrix(self, proba: np.ndarray) -> np.ndarray:
         out = np.zeros(proba.shape, dtype=bool)
-        for i, row in enumerate(proba):
+        for i, row in enumerate(proba.tolist()):
             for label in self.decide(row):
                 out[i, self.labels.index(label)] = True
         return out
@@ -359,7 +360,7 @@ class MessageClassifier:
             self.block_thresholds_[label] = round(max(block, review, self.min_block_score), 3)
         return self
 
-    def suggestion(self, scores: np.ndarray) -> str:
+    def suggestion(self, scores: Sequence[float]) -> str:
         """``block`` when an ad or negativity score passes its block threshold, ``review`` when any
         label is flagged, else ``pass``. Off-topic chatter alone never blocks."""
         verdict = "pass"

@@ -85,6 +85,7 @@ def _floored_normalise(counts: sp.csr_matrix) -> sp.csr_matrix:
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+BATCHED_FROM = 32  # texts from which numpy's fixed cost pays off over a plain loop
 
 
 @lru_cache(maxsize=262_144)  # chat reuses a small vocabulary of grams: a lookup instead of a hash
@@ -102,7 +103,7 @@ def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
     largest part of encoder-free scoring), and validates its input on every call (about a
     millisecond, most of a bot's single-message budget). Here a batch's grams become integer keys
     in numpy, only grams not met before are hashed, and a few texts take a plain loop."""
-    if len(texts) < 32:
+    if len(texts) < BATCHED_FROM:
         return _hash_ngrams_small(texts)
     return _GRAM_COLUMNS.transform(texts)
 
@@ -141,21 +142,27 @@ class _GramColumnCache:
         self._lock = threading.Lock()
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
+        return self.transform_with_terms(texts, terms=False)[0]
+
+    def transform_with_terms(self, texts: list[str], terms: bool = True) -> tuple[sp.csr_matrix, TermCandidates | None]:
         docs = [_WHITE_SPACES.sub(" ", text.lower()) for text in texts]
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
         points = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         row_of = np.repeat(np.arange(len(docs)), lengths)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # where each position's text starts
         # characters from each position to the end of its own text: a gram never spans two texts
-        left = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(points))
-        rows, cols = [], []
+        left = first + np.repeat(lengths, lengths) - np.arange(len(points))
+        rows, cols, per_size = [], [], {}
         for n in (1, 2, 3):
             starts = np.flatnonzero(left >= n)
             keys = points[starts]
             for k in range(1, n):
                 keys = (keys << np.uint64(21)) | points[starts + k]
             unique, inverse = np.unique(keys, return_inverse=True)
+            columns = self._columns(n, unique)[inverse]
             rows.append(row_of[starts])
-            cols.append(self._columns(n, unique)[inverse])
+            cols.append(columns)
+            per_size[n] = (starts, keys, columns)
         all_rows, all_cols = np.concatenate(rows), np.concatenate(cols)
         counts = sp.csr_matrix(
             (np.ones(len(all_rows)), (all_rows, all_cols)), shape=(len(docs), NGRAM_FEATURES), dtype=np.float64
@@ -163,7 +170,10 @@ class _GramColumnCache:
         counts.sum_duplicates()
         counts.indices = counts.indices.astype(np.int32, copy=False)
         counts.indptr = counts.indptr.astype(np.int32, copy=False)
-        return _floored_normalise(counts)
+        if not terms:
+            return _floored_normalise(counts), None
+        exact = np.fromiter((d == t for d, t in zip(docs, texts, strict=True)), dtype=bool, count=len(docs))
+        return _floored_normalise(counts), _term_candidates(points, row_of, first, per_size, exact)
 
     def _columns(self, n: int, keys: np.ndarray) -> np.ndarray:
         """Columns of sorted distinct ``keys``; grams not in the table are hashed and added."""
@@ -183,6 +193,52 @@ class _GramColumnCache:
                 self._tables[n] = (known, columns)
                 at = np.searchsorted(known, keys)
             return columns[at]
+
+
+@dataclass(frozen=True)
+class TermCandidates:
+    """What a reason may quote from each text of a batch (:func:`nlp.classify.reasons.top_terms`):
+    its distinct 2-3-character grams made only of letters and digits, in first-occurrence order
+    (bigrams, then trigrams), with their hashed column, start and size. Found here, with the grams'
+    columns already at hand, so the scoring process only ranks them. ``exact[i]`` is False where
+    text ``i`` changed under the vectorizer's lower-casing and whitespace folding (positions would
+    not match): its reasons are then found from the text itself."""
+
+    indptr: np.ndarray
+    columns: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+    exact: np.ndarray
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if not self.exact[i]:
+            return None
+        lo, hi = self.indptr[i], self.indptr[i + 1]
+        return self.columns[lo:hi], self.starts[lo:hi], self.sizes[lo:hi]
+
+
+def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
+    uniq, inverse = np.unique(points, return_inverse=True)
+    alnum = np.fromiter((chr(c).isalnum() for c in uniq.tolist()), dtype=bool, count=len(uniq))[inverse]
+    parts = []
+    for n in (2, 3):
+        starts, keys, columns = per_size[n]
+        ok = alnum[starts].copy()
+        for k in range(1, n):
+            ok &= alnum[starts + k]
+        at = starts[ok]
+        parts.append((row_of[at], np.full(len(at), n), keys[ok], at - first[at], columns[ok]))
+    rows, sizes, keys, offsets, columns = (np.concatenate(x) for x in zip(*parts, strict=True))
+    # first occurrence of each distinct gram of a text, then in (size, position) order
+    order = np.lexsort((offsets, keys, sizes, rows))
+    rows, sizes, keys, offsets, columns = rows[order], sizes[order], keys[order], offsets[order], columns[order]
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (rows[1:] != rows[:-1]) | (sizes[1:] != sizes[:-1]) | (keys[1:] != keys[:-1])
+    rows, sizes, offsets, columns = rows[new], sizes[new], offsets[new], columns[new]
+    order = np.lexsort((offsets, sizes, rows))
+    indptr = np.zeros(len(exact) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(exact)), out=indptr[1:])
+    return TermCandidates(indptr, columns[order], offsets[order], sizes[order], exact)
 
 
 def _unpack(key: int, n: int) -> str:
@@ -232,16 +288,23 @@ def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TextBlock:
-    """The text stage's output for a list of distinct texts: what the heads read besides vectors.
+    """The text stage's output for a list of distinct texts: what the heads and reasons read
+    besides vectors.
 
     A pure function of the texts (:func:`text_block`), small enough to pickle, so it can be
-    computed in another process while this one runs the model."""
+    computed in another process while this one runs the model. ``terms`` is None for a few texts
+    (a bot's message), whose reasons are found from the text."""
 
     analyses: list[TextAnalysis]
     ngrams: sp.csr_matrix
     signals: np.ndarray
+    terms: TermCandidates | None = None
 
 
 def text_block(texts: list[str]) -> TextBlock:
     analyses = [analyze(text, segment=False) for text in texts]
-    return TextBlock(analyses, hash_ngrams([a.deobfuscated for a in analyses]), signal_matrix(analyses))
+    deobfuscated = [a.deobfuscated for a in analyses]
+    if len(texts) < BATCHED_FROM:
+        return TextBlock(analyses, hash_ngrams(deobfuscated), signal_matrix(analyses))
+    ngrams, terms = _GRAM_COLUMNS.transform_with_terms(deobfuscated)
+    return TextBlock(analyses, ngrams, signal_matrix(analyses), terms)

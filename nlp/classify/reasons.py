@@ -35,19 +35,33 @@ def _signal_reason(signal: Signal) -> str:
 _ALNUM_RUN = re.compile(r"[^\W_]{2,}")  # \w without "_" is exactly str.isalnum
 
 
-def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[tuple[str, int]]:
+def top_terms(
+    analysis: TextAnalysis,
+    weights: np.ndarray,
+    k: int = 2,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> list[tuple[str, int]]:
     """The ``k`` char 2-3-grams of the message with the largest positive head weight, each with its
-    1-based position in the message as sent (0 when only the normalised form contains it)."""
-    runs = _ALNUM_RUN.findall(analysis.deobfuscated)  # no punctuation or spaces inside a quoted term
-    # candidates in first-occurrence order (bigrams, then trigrams), which breaks ties in weight
-    grams = list(dict.fromkeys([run[i : i + n] for n in (2, 3) for run in runs for i in range(len(run) - n + 1)]))
-    if not grams:
-        return []
-    gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
+    1-based position in the message as sent (0 when only the normalised form contains it).
+
+    ``candidates`` (columns, starts, sizes of the text's grams, from the text stage's
+    :class:`~nlp.classify.features.TermCandidates`) saves finding and hashing them again."""
+    text = analysis.deobfuscated
+    if candidates is None:
+        runs = _ALNUM_RUN.findall(text)  # no punctuation or spaces inside a quoted term
+        # candidates in first-occurrence order (bigrams, then trigrams), which breaks ties in weight
+        grams = list(dict.fromkeys([run[i : i + n] for n in (2, 3) for run in runs for i in range(len(run) - n + 1)]))
+        if not grams:
+            return []
+        gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
+    else:
+        columns, starts, sizes = candidates
+        grams = None
+        gram_weights = weights[columns]
     positive = np.flatnonzero(gram_weights > 0)
     chosen: list[str] = []
     for i in positive[np.argsort(-gram_weights[positive], kind="stable")]:
-        gram = grams[i]
+        gram = grams[i] if grams is not None else text[starts[i] : starts[i] + sizes[i]]
         if any(gram in other or other in gram for other in chosen):
             continue
         chosen.append(gram)
