@@ -162,7 +162,7 @@ class _GramColumnCache:
             columns = self._columns(n, unique)[inverse]
             rows.append(row_of[starts])
             cols.append(columns)
-            per_size[n] = (starts, keys, columns)
+            per_size[n] = (starts, inverse, len(unique), columns)
         all_rows, all_cols = np.concatenate(rows), np.concatenate(cols)
         counts = sp.csr_matrix(
             (np.ones(len(all_rows)), (all_rows, all_cols)), shape=(len(docs), NGRAM_FEATURES), dtype=np.float64
@@ -218,27 +218,51 @@ class TermCandidates:
 
 
 def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
-    uniq, inverse = np.unique(points, return_inverse=True)
-    alnum = np.fromiter((chr(c).isalnum() for c in uniq.tolist()), dtype=bool, count=len(uniq))[inverse]
-    parts = []
+    alnum = _is_alnum(points)
+    rows, offsets, sizes, columns = [], [], [], []
     for n in (2, 3):
-        starts, keys, columns = per_size[n]
+        starts, gram_ids, n_grams, gram_columns = per_size[n]
         ok = alnum[starts].copy()
         for k in range(1, n):
             ok &= alnum[starts + k]
-        at = starts[ok]
-        parts.append((row_of[at], np.full(len(at), n), keys[ok], at - first[at], columns[ok]))
-    rows, sizes, keys, offsets, columns = (np.concatenate(x) for x in zip(*parts, strict=True))
-    # first occurrence of each distinct gram of a text, then in (size, position) order
-    order = np.lexsort((offsets, keys, sizes, rows))
-    rows, sizes, keys, offsets, columns = rows[order], sizes[order], keys[order], offsets[order], columns[order]
-    new = np.ones(len(rows), dtype=bool)
-    new[1:] = (rows[1:] != rows[:-1]) | (sizes[1:] != sizes[:-1]) | (keys[1:] != keys[:-1])
-    rows, sizes, offsets, columns = rows[new], sizes[new], offsets[new], columns[new]
-    order = np.lexsort((offsets, sizes, rows))
+        at, ids = starts[ok], gram_ids[ok]
+        # first occurrence of each distinct gram of a text: positions are in text order, and a
+        # stable unique over (text, gram) returns the first index of each
+        _, keep = np.unique(row_of[at] * n_grams + ids, return_index=True)
+        keep.sort()
+        at = at[keep]
+        rows.append(row_of[at])
+        offsets.append(at - first[at])
+        sizes.append(np.full(len(at), n, dtype=np.int8))
+        columns.append(gram_columns[ok][keep])
+    rows_all = np.concatenate(rows)
+    order = np.argsort(rows_all, kind="stable")  # per text: bigrams, then trigrams, each by position
     indptr = np.zeros(len(exact) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(exact)), out=indptr[1:])
-    return TermCandidates(indptr, columns[order], offsets[order], sizes[order], exact)
+    np.cumsum(np.bincount(rows_all, minlength=len(exact)), out=indptr[1:])
+    # compact: this crosses from the text processes
+    return TermCandidates(
+        indptr,
+        np.concatenate(columns)[order].astype(np.int32),
+        np.concatenate(offsets)[order].astype(np.int32),
+        np.concatenate(sizes)[order],
+        exact,
+    )
+
+
+_ALNUM_BMP: np.ndarray | None = None
+
+
+def _is_alnum(points: np.ndarray) -> np.ndarray:
+    """``str.isalnum`` of each code point: a table for the Basic Multilingual Plane (built once),
+    a direct call for the rare code points beyond it (CJK extension B, emoji)."""
+    global _ALNUM_BMP
+    if _ALNUM_BMP is None:
+        _ALNUM_BMP = np.fromiter((chr(c).isalnum() for c in range(0x10000)), dtype=bool, count=0x10000)
+    out = _ALNUM_BMP[np.minimum(points, 0xFFFF).astype(np.intp)]
+    astral = np.flatnonzero(points > 0xFFFF)
+    if len(astral):
+        out[astral] = [chr(c).isalnum() for c in points[astral].tolist()]
+    return out
 
 
 def _unpack(key: int, n: int) -> str:
@@ -269,7 +293,7 @@ def signal_features(analysis: TextAnalysis) -> np.ndarray:
             min(analysis.emoji_count / length, 1.0),
             float("repetition" in kinds),
             math.log1p(length) / 5,
-            sum(ch.isdigit() for ch in analysis.deobfuscated) / max(len(analysis.deobfuscated), 1),
+            sum(map(str.isdigit, analysis.deobfuscated)) / max(len(analysis.deobfuscated), 1),
             float(bool(_SECOND_PERSON.search(text))),
             float(bool(_REPORTING.search(text))),
             float(bool(_QUOTE.search(analysis.raw))),

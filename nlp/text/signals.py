@@ -35,6 +35,9 @@ class Signal:
     text: str
     obfuscated: bool = False
 
+    def __reduce__(self):
+        return (Signal, (self.kind, self.value, self.start, self.end, self.text, self.obfuscated))  # see TextAnalysis
+
     def to_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,
@@ -88,8 +91,8 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
 ]
 # Substrings without which a contact pattern cannot match (``in`` is far cheaper than a regex scan,
 # and most messages have no contact details): keep in step with the patterns above.
-_NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
-    pattern: needs
+_NEEDS: dict[re.Pattern[str], re.Pattern[str] | None] = {
+    pattern: re.compile("|".join(map(re.escape, needs))) if needs else None
     for (_, pattern, _), needs in zip(
         _CONTACT_PATTERNS,
         [
@@ -147,7 +150,7 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     deob = deobfuscated.text
     for kind, pattern, group in _CONTACT_PATTERNS:
         needs = _NEEDS[pattern]
-        if needs and not any(part in deob for part in needs):
+        if needs is not None and needs.search(deob) is None:
             continue
         for m in pattern.finditer(deob):
             signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
