@@ -12,6 +12,7 @@ import copy
 import multiprocessing
 import os
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -30,6 +31,20 @@ from nlp.classify.reasons import reasons_for, top_terms
 from nlp.embed import Encoder
 from nlp.io import Message
 from nlp.text import TextAnalysis
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """In a text-stage process: exit when the process that started it is gone. A scoring job killed
+    with ``kill -9`` cannot shut its pool down, and its workers, holding both ends of their task
+    queue, would otherwise wait forever (a few hundred MB each) while ``--resume`` starts new ones."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="qunshao-parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -149,7 +164,12 @@ class Pipeline:
         with self._pool_lock:
             if self.text_workers > 0 and self._text_pool is None and self._text_seen >= self.text_processes_after:
                 # spawn, not fork: the parent may run ONNX Runtime or server threads, unsafe to fork
-                self._text_pool = ProcessPoolExecutor(self.text_workers, mp_context=multiprocessing.get_context("spawn"))
+                self._text_pool = ProcessPoolExecutor(
+                    self.text_workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
+                )
                 self._pool_started = [self._text_pool.submit(text_block, []) for _ in range(self.text_workers)]
             if self._text_pool is None or not all(f.done() for f in self._pool_started):
                 return None

@@ -204,3 +204,48 @@ def test_group_state_survives_a_restart(pipeline: Pipeline) -> None:
     restarted.restore(pickle.loads(pickle.dumps(first.state())))
     resumed = restarted.score(messages[100:])
     assert [v.labels for v in resumed] == [v.labels for v in uninterrupted[100:]]
+
+
+def test_text_processes_exit_when_their_scoring_process_is_killed() -> None:
+    """``kill -9`` of a scoring job (the case ``--resume`` exists for) must not leave its text
+    processes behind, waiting forever on their task queue."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from nlp.classify.model_files import DEFAULT_MODEL_DIR\n"
+        "from nlp.pipeline import Pipeline\n"
+        "p = Pipeline(DEFAULT_MODEL_DIR.parent / 'encoder-free', encoder=None, text_workers=1)\n"
+        "p.start_text_processes()\n"
+        "print(*p._text_pool._processes, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    job = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in job.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie or a reused pid of another program does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return fields[0] != "Z" and b"multiprocessing" in cmdline.read()
+    except FileNotFoundError:
+        return False
