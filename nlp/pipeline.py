@@ -24,8 +24,9 @@ import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
-from nlp.classify.features import TermCandidates, TextBlock, text_block
+from nlp.classify.features import TextBlock, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
+from nlp.classify.ngrams import TermCandidates
 from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for, top_terms
 from nlp.embed import Encoder

@@ -10,8 +10,8 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
-from nlp.classify.features import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
+from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.profile import relatedness
 from nlp.io import Message
 from nlp.train.datasets import load_labelled
@@ -139,7 +139,7 @@ def test_group_profiles_file(tmp_path: Path) -> None:
 
 
 def test_fast_ngram_hashing_equals_the_vectorizer() -> None:
-    from nlp.classify.features import _GramColumnCache, _floored_normalise, hash_ngrams
+    from nlp.classify.ngrams import _floored_normalise, _GramColumnCache, hash_ngrams
 
     texts = [
         "加微信 abc_1234  领资料", "收到", "", "  ", "A  b\tC", "今晚间歇跑几组？配速按五分半来🏃", "ｗｘ１２３",

@@ -129,7 +129,7 @@ def test_skipping_the_rewrite_chain_never_changes_a_message() -> None:
     from nlp.text.normalize import normalize_aligned
 
     # edges of the shortcut's counts: 7 digits split (joined), 6 (not), two Chinese digits in a run
-    texts = _chat_texts() + ["电话1234-567", "电话123-456", "一二345", "一2345", "一 二·3 4 5", "零零七"]
+    texts = [*_chat_texts(), "电话1234-567", "电话123-456", "一二345", "一2345", "一 二·3 4 5", "零零七"]
     rewritten = 0
     for text in texts:
         normalized = normalize_aligned(text)

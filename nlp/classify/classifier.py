@@ -28,7 +28,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from nlp.classify.features import TermCandidates, TextBlock, hash_ngrams, ngram_vectorizer, text_block
+from nlp.classify.features import TextBlock, text_block
+from nlp.classify.ngrams import TermCandidates, hash_ngrams, ngram_vectorizer
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized

@@ -1,30 +1,25 @@
-"""Feature blocks the classifier heads read: char n-grams and hand-built signal features.
+"""Feature blocks the classifier heads read, computed once per distinct text: hashed char n-grams
+(:mod:`nlp.classify.ngrams`) and hand-built signal features.
 
-Char n-grams (1-3) of the de-obfuscated text go through a stateless ``HashingVectorizer``: nothing
-to fit or ship, robust to Chinese segmentation errors and to new slang. Signal features turn
-:mod:`nlp.text` evidence into numbers (contact details, obfuscation, money bait, second-person
-address, reporting cues), the part of an operator's judgement that a few hundred examples cannot
-teach a linear model on their own.
+Signal features turn :mod:`nlp.text` evidence into numbers (contact details, obfuscation, money
+bait, second-person address, reporting cues), the part of an operator's judgement that a few
+hundred examples cannot teach a linear model on their own. :func:`text_block` is the whole text
+stage for a batch.
 
-May import :mod:`nlp.text`; nothing above it.
+May import :mod:`nlp.text` and :mod:`nlp.classify.ngrams`; nothing above them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.utils import murmurhash3_32
 
+from nlp.classify.ngrams import BATCHED_FROM, TermCandidates, hash_ngrams, hash_ngrams_with_terms
 from nlp.text import CONTACT_KINDS, TextAnalysis, analyze
-
-NGRAM_FEATURES = 2**17  # 131k buckets: few collisions for 1-3 char grams, heads stay ~1 MB each
 
 # Cues, written by the team from moderation experience (not from any evaluation set).
 _SECOND_PERSON = re.compile(r"你|您|尔|汝|你们|你妈|你家")
@@ -59,217 +54,6 @@ SIGNAL_FEATURE_NAMES = (
     "is_acknowledgement",
     "is_greeting",
 )
-
-
-# Rows are scaled to unit length, except that a row's norm is never taken below NGRAM_NORM_FLOOR
-# (the norm of a ~9-character message's grams): a 3-character jab has 6 grams, and unit length would
-# give each the weight a long message spreads over 50, so one gram (嘴, 你个) decided the score.
-# Fewer grams are less evidence; the embedding and the bias then carry more of a short message.
-NGRAM_NORM_FLOOR = 5.0
-
-
-def ngram_vectorizer() -> HashingVectorizer:
-    """Raw gram counts; :func:`hash_ngrams` applies the floored normalisation."""
-    return HashingVectorizer(
-        analyzer="char", ngram_range=(1, 3), n_features=NGRAM_FEATURES, alternate_sign=False, norm=None
-    )
-
-
-def _floored_normalise(counts: sp.csr_matrix) -> sp.csr_matrix:
-    """Divide each row by ``max(norm, NGRAM_NORM_FLOOR)``, in place (``counts`` is freshly made)."""
-    lengths = np.diff(counts.indptr)
-    rows = np.repeat(np.arange(counts.shape[0]), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=counts.data**2, minlength=counts.shape[0]))
-    counts.data /= np.repeat(np.maximum(norms, NGRAM_NORM_FLOOR), lengths)
-    return counts
-
-
-_WHITE_SPACES = re.compile(r"\s\s+")
-BATCHED_FROM = 32  # texts from which numpy's fixed cost pays off over a plain loop
-
-
-@lru_cache(maxsize=262_144)  # chat reuses a small vocabulary of grams: a lookup instead of a hash
-def gram_column(gram: str) -> int:
-    """The column :func:`ngram_vectorizer` hashes ``gram`` to (sklearn's murmurhash3 bucket rule)."""
-    h = murmurhash3_32(gram, seed=0)
-    return (2147483647 - (NGRAM_FEATURES - 1)) % NGRAM_FEATURES if h == -2147483648 else abs(h) % NGRAM_FEATURES
-
-
-def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
-    """Char 1-3-gram counts of ``texts``, hashed as :func:`ngram_vectorizer` does (same columns, same
-    counts), rows normalised with a floor (``NGRAM_NORM_FLOOR``).
-
-    The vectorizer builds every gram as a Python string and hashes it (about 40 µs a message, the
-    largest part of encoder-free scoring), and validates its input on every call (about a
-    millisecond, most of a bot's single-message budget). Here a batch's grams become integer keys
-    in numpy, only grams not met before are hashed, and a few texts take a plain loop."""
-    if len(texts) < BATCHED_FROM:
-        return _hash_ngrams_small(texts)
-    return _GRAM_COLUMNS.transform(texts)
-
-
-def _hash_ngrams_small(texts: list[str]) -> sp.csr_matrix:
-    indptr, indices, values = [0], [], []
-    for text in texts:
-        doc = _WHITE_SPACES.sub(" ", text.lower())
-        counts: dict[int, float] = {}
-        for n in (1, 2, 3):
-            for i in range(len(doc) - n + 1):
-                index = gram_column(doc[i : i + n])
-                counts[index] = counts.get(index, 0.0) + 1.0
-        norm = max(math.sqrt(sum(v * v for v in counts.values())), NGRAM_NORM_FLOOR)
-        keys = sorted(counts)
-        indices += keys
-        values += [counts[k] / norm for k in keys]
-        indptr.append(len(indices))
-    return sp.csr_matrix(
-        (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
-        shape=(len(texts), NGRAM_FEATURES),
-    )
-
-
-class _GramColumnCache:
-    """Column of every char n-gram met so far, keyed by the gram's code points packed in an integer
-    (21 bits each: ``c0 << 42 | c1 << 21 | c2``), one sorted table per gram length, looked up with
-    ``searchsorted``. Chat reuses a small vocabulary, so after the first batches almost no gram is
-    hashed again. Bounded: a table that outgrows ``max_size`` starts over (an archive of millions of
-    messages has millions of trigrams)."""
-
-    def __init__(self, max_size: int = 1_000_000) -> None:
-        self.max_size = max_size
-        empty = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-        self._tables: dict[int, tuple[np.ndarray, np.ndarray]] = {1: empty, 2: empty, 3: empty}
-        self._lock = threading.Lock()
-
-    def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self.transform_with_terms(texts, terms=False)[0]
-
-    def transform_with_terms(self, texts: list[str], terms: bool = True) -> tuple[sp.csr_matrix, TermCandidates | None]:
-        docs = [_WHITE_SPACES.sub(" ", text.lower()) for text in texts]
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-        points = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        row_of = np.repeat(np.arange(len(docs)), lengths)
-        first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # where each position's text starts
-        # characters from each position to the end of its own text: a gram never spans two texts
-        left = first + np.repeat(lengths, lengths) - np.arange(len(points))
-        rows, cols, per_size = [], [], {}
-        for n in (1, 2, 3):
-            starts = np.flatnonzero(left >= n)
-            keys = points[starts]
-            for k in range(1, n):
-                keys = (keys << np.uint64(21)) | points[starts + k]
-            unique, inverse = np.unique(keys, return_inverse=True)
-            columns = self._columns(n, unique)[inverse]
-            rows.append(row_of[starts])
-            cols.append(columns)
-            per_size[n] = (starts, inverse, len(unique), columns)
-        all_rows, all_cols = np.concatenate(rows), np.concatenate(cols)
-        counts = sp.csr_matrix(
-            (np.ones(len(all_rows)), (all_rows, all_cols)), shape=(len(docs), NGRAM_FEATURES), dtype=np.float64
-        )
-        counts.sum_duplicates()
-        counts.indices = counts.indices.astype(np.int32, copy=False)
-        counts.indptr = counts.indptr.astype(np.int32, copy=False)
-        if not terms:
-            return _floored_normalise(counts), None
-        exact = np.fromiter((d == t for d, t in zip(docs, texts, strict=True)), dtype=bool, count=len(docs))
-        return _floored_normalise(counts), _term_candidates(points, row_of, first, per_size, exact)
-
-    def _columns(self, n: int, keys: np.ndarray) -> np.ndarray:
-        """Columns of sorted distinct ``keys``; grams not in the table are hashed and added."""
-        with self._lock:
-            known, columns = self._tables[n]
-            if len(known) > self.max_size:
-                known, columns = known[:0], columns[:0]
-            at = np.searchsorted(known, keys)
-            found = np.zeros(len(keys), dtype=bool)
-            inside = at < len(known)
-            found[inside] = known[at[inside]] == keys[inside]
-            if not found.all():
-                new = keys[~found]
-                new_columns = np.fromiter((gram_column(_unpack(k, n)) for k in new.tolist()), np.int64, len(new))
-                where = np.searchsorted(known, new)
-                known, columns = np.insert(known, where, new), np.insert(columns, where, new_columns)
-                self._tables[n] = (known, columns)
-                at = np.searchsorted(known, keys)
-            return columns[at]
-
-
-@dataclass(frozen=True)
-class TermCandidates:
-    """What a reason may quote from each text of a batch (:func:`nlp.classify.reasons.top_terms`):
-    its distinct 2-3-character grams made only of letters and digits, in first-occurrence order
-    (bigrams, then trigrams), with their hashed column, start and size. Found here, with the grams'
-    columns already at hand, so the scoring process only ranks them. ``exact[i]`` is False where
-    text ``i`` changed under the vectorizer's lower-casing and whitespace folding (positions would
-    not match): its reasons are then found from the text itself."""
-
-    indptr: np.ndarray
-    columns: np.ndarray
-    starts: np.ndarray
-    sizes: np.ndarray
-    exact: np.ndarray
-
-    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        if not self.exact[i]:
-            return None
-        lo, hi = self.indptr[i], self.indptr[i + 1]
-        return self.columns[lo:hi], self.starts[lo:hi], self.sizes[lo:hi]
-
-
-def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
-    alnum = _is_alnum(points)
-    rows, offsets, sizes, columns = [], [], [], []
-    for n in (2, 3):
-        starts, gram_ids, n_grams, gram_columns = per_size[n]
-        ok = alnum[starts].copy()
-        for k in range(1, n):
-            ok &= alnum[starts + k]
-        at, ids = starts[ok], gram_ids[ok]
-        # first occurrence of each distinct gram of a text: positions are in text order, and a
-        # stable unique over (text, gram) returns the first index of each
-        _, keep = np.unique(row_of[at] * n_grams + ids, return_index=True)
-        keep.sort()
-        at = at[keep]
-        rows.append(row_of[at])
-        offsets.append(at - first[at])
-        sizes.append(np.full(len(at), n, dtype=np.int8))
-        columns.append(gram_columns[ok][keep])
-    rows_all = np.concatenate(rows)
-    order = np.argsort(rows_all, kind="stable")  # per text: bigrams, then trigrams, each by position
-    indptr = np.zeros(len(exact) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows_all, minlength=len(exact)), out=indptr[1:])
-    # compact: this crosses from the text processes
-    return TermCandidates(
-        indptr,
-        np.concatenate(columns)[order].astype(np.int32),
-        np.concatenate(offsets)[order].astype(np.int32),
-        np.concatenate(sizes)[order],
-        exact,
-    )
-
-
-_ALNUM_BMP: np.ndarray | None = None
-
-
-def _is_alnum(points: np.ndarray) -> np.ndarray:
-    """``str.isalnum`` of each code point: a table for the Basic Multilingual Plane (built once),
-    a direct call for the rare code points beyond it (CJK extension B, emoji)."""
-    global _ALNUM_BMP
-    if _ALNUM_BMP is None:
-        _ALNUM_BMP = np.fromiter((chr(c).isalnum() for c in range(0x10000)), dtype=bool, count=0x10000)
-    out = _ALNUM_BMP[np.minimum(points, 0xFFFF).astype(np.intp)]
-    astral = np.flatnonzero(points > 0xFFFF)
-    if len(astral):
-        out[astral] = [chr(c).isalnum() for c in points[astral].tolist()]
-    return out
-
-
-def _unpack(key: int, n: int) -> str:
-    return "".join(chr((key >> (21 * (n - 1 - k))) & 0x1FFFFF) for k in range(n))
-
-
-_GRAM_COLUMNS = _GramColumnCache()
 
 
 def signal_features(analysis: TextAnalysis) -> np.ndarray:
@@ -330,5 +114,5 @@ def text_block(texts: list[str]) -> TextBlock:
     deobfuscated = [a.deobfuscated for a in analyses]
     if len(texts) < BATCHED_FROM:
         return TextBlock(analyses, hash_ngrams(deobfuscated), signal_matrix(analyses))
-    ngrams, terms = _GRAM_COLUMNS.transform_with_terms(deobfuscated)
+    ngrams, terms = hash_ngrams_with_terms(deobfuscated)
     return TextBlock(analyses, ngrams, signal_matrix(analyses), terms)

@@ -142,7 +142,7 @@ class GroupProfile:
 
 def _cos(rows, vector: np.ndarray) -> np.ndarray:
     """Cosine of rows (dense or sparse) to ``vector``. Embeddings are unit length; hashed n-grams of
-    very short messages are not (their norm is floored, see nlp.classify.features), so divide."""
+    very short messages are not (their norm is floored, see nlp.classify.ngrams), so divide."""
     if sp.issparse(rows):
         norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     else:

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from nlp.classify.features import gram_column
+from nlp.classify.ngrams import gram_column
 from nlp.text import Signal, TextAnalysis
 
 _CONTACT_REASON = {
@@ -45,7 +45,7 @@ def top_terms(
     1-based position in the message as sent (0 when only the normalised form contains it).
 
     ``candidates`` (columns, starts, sizes of the text's grams, from the text stage's
-    :class:`~nlp.classify.features.TermCandidates`) saves finding and hashing them again."""
+    :class:`~nlp.classify.ngrams.TermCandidates`) saves finding and hashing them again."""
     text = analysis.deobfuscated
     if candidates is None:
         runs = _ALNUM_RUN.findall(text)  # no punctuation or spaces inside a quoted term
