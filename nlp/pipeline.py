@@ -63,6 +63,19 @@ class Verdict:
 
 
 class Pipeline:
+    """The model loaded once, scoring batches, streams and single messages.
+
+    ``model`` is a model directory or a fitted :class:`MessageClassifier`; ``encoder``, ``device``,
+    ``backend`` and ``vector_cache`` choose how sentence vectors are made (see
+    :func:`~nlp.classify.model_files.load_classifier`); ``profiles`` are the groups' purposes, and
+    ``learn_groups`` lets their running centroids follow the chat. ``dedup=False`` scores repeats
+    again (same verdicts; for measuring). ``text_workers`` moves the text stage of
+    :meth:`score_stream` into that many processes (``"auto"``: one per core where the text stage
+    bounds the run). It is off by default in Python because spawned processes re-import the
+    caller's main module, which must then guard its work with ``if __name__ == "__main__"``;
+    ``qunshao score`` uses ``auto``.
+    """
+
     text_processes_after = 20_000  # messages through score_stream before text_workers processes start
 
     def __init__(
