@@ -1,3 +1,4 @@
 from nlp.cli.app import main
 
-main()
+if __name__ == "__main__":  # spawned text processes import the main module too
+    main()
