@@ -158,8 +158,7 @@ class Pipeline:
             return text_block
 
         def stage(texts: list[str]) -> TextBlock:
-            self._text_seen += len(texts)
-            processes = self._text_processes()
+            processes = self._text_processes(len(texts))
             if processes is None:
                 return text_block(texts)
             return processes.submit(text_block, texts).result()
@@ -169,25 +168,33 @@ class Pipeline:
     def start_text_processes(self) -> None:
         """Start the ``text_workers`` processes now and wait until they can work, rather than once a
         stream has grown big (for a benchmark, or a job that knows its archive is large)."""
-        self._text_seen = max(self._text_seen, self.text_processes_after)
-        self._text_processes()
+        with self._pool_lock:
+            self._start_pool()
         for started in self._pool_started:
             started.result()
 
-    def _text_processes(self) -> ProcessPoolExecutor | None:
+    def _text_processes(self, texts: int) -> ProcessPoolExecutor | None:
+        """Count ``texts`` more through the text stage; the pool once it is started and ready."""
         with self._pool_lock:
-            if self.text_workers > 0 and self._text_pool is None and self._text_seen >= self.text_processes_after:
-                # spawn, not fork: the parent may run ONNX Runtime or server threads, unsafe to fork
-                self._text_pool = ProcessPoolExecutor(
-                    self.text_workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_exit_with_parent,
-                    initargs=(os.getpid(),),
-                )
-                self._pool_started = [self._text_pool.submit(text_block, []) for _ in range(self.text_workers)]
+            self._text_seen += texts
+            if self._text_seen >= self.text_processes_after:
+                self._start_pool()
             if self._text_pool is None or not all(f.done() for f in self._pool_started):
                 return None
             return self._text_pool
+
+    def _start_pool(self) -> None:
+        """Under ``_pool_lock``. Spawn, not fork: the parent may run ONNX Runtime or server threads."""
+        if self.text_workers <= 0 or self._text_pool is not None:
+            return
+        self._text_pool = ProcessPoolExecutor(
+            self.text_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+        # one empty task each: done once a process has imported the text stage
+        self._pool_started = [self._text_pool.submit(text_block, []) for _ in range(self.text_workers)]
 
     def close(self) -> None:
         """Stop the text-stage processes, if any (they also stop when the interpreter exits)."""
@@ -210,7 +217,9 @@ class Pipeline:
         terms, rows = prepared.terms, prepared.rows.tolist()
         scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
         return [
-            self._verdict(m, scores[i], feats.analyses[i], feats.related[i], (terms, rows[i]) if terms else None)
+            self._verdict(
+                m, scores[i], feats.analyses[i], feats.related[i], (terms, rows[i]) if terms is not None else None
+            )
             for i, m in enumerate(messages)
         ]
 

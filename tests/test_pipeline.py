@@ -171,7 +171,7 @@ def test_text_stage_in_worker_processes_changes_nothing(pipeline: Pipeline) -> N
     expected = list(here.score_stream(batches))
     with Pipeline(pipeline.classifier, learn_groups=True, text_workers=2) as spread:
         spread.start_text_processes()  # started and ready: every batch goes to them
-        assert spread._text_processes() is not None
+        assert spread._text_processes(0) is not None
         got = list(spread.score_stream(batches))
     assert [len(b) for b, _ in got] == [len(b) for b in batches]
     assert got == expected
