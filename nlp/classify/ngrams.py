@@ -10,7 +10,6 @@ Imports nothing from qunshao.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass
@@ -73,21 +72,26 @@ def hash_ngrams(texts: list[str]) -> sp.csr_matrix:
 def _hash_ngrams_small(texts: list[str]) -> sp.csr_matrix:
     indptr, indices, values = [0], [], []
     for text in texts:
-        doc = _WHITE_SPACES.sub(" ", text.lower())
+        doc = _doc(text)
         counts: dict[int, float] = {}
         for n in (1, 2, 3):
             for i in range(len(doc) - n + 1):
                 index = gram_column(doc[i : i + n])
                 counts[index] = counts.get(index, 0.0) + 1.0
-        norm = max(math.sqrt(sum(v * v for v in counts.values())), NGRAM_NORM_FLOOR)
         keys = sorted(counts)
         indices += keys
-        values += [counts[k] / norm for k in keys]
+        values += [counts[k] for k in keys]
         indptr.append(len(indices))
-    return sp.csr_matrix(
+    counts = sp.csr_matrix(
         (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
         shape=(len(texts), NGRAM_FEATURES),
     )
+    return _floored_normalise(counts)
+
+
+def _doc(text: str) -> str:
+    """What the vectorizer takes grams of: lower case, whitespace runs folded to one space."""
+    return _WHITE_SPACES.sub(" ", text.lower())
 
 
 class _GramColumnCache:
@@ -107,7 +111,7 @@ class _GramColumnCache:
         return self.transform_with_terms(texts, terms=False)[0]
 
     def transform_with_terms(self, texts: list[str], terms: bool = True) -> tuple[sp.csr_matrix, TermCandidates | None]:
-        docs = [_WHITE_SPACES.sub(" ", text.lower()) for text in texts]
+        docs = [_doc(text) for text in texts]
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
         points = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         row_of = np.repeat(np.arange(len(docs)), lengths)
