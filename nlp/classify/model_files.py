@@ -28,7 +28,7 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
     directory.mkdir(parents=True, exist_ok=True)
     joblib.dump(clf, directory / CLASSIFIER_FILE, compress=3)
     manifest = {
-        "format": 1,
+        "format": 2,  # 2: heads are StackedHead (linear + optional MLP); 1 (bare LR heads) still loads
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "labels": list(clf.labels),
         "encoder": clf.encoder.model if clf.encoder is not None else None,
@@ -41,6 +41,8 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "relatedness_weight": clf.relatedness_weight,
             "block_precision": clf.block_precision,
             "min_block_score": clf.min_block_score,
+            "mlp_labels": [label for label in clf.labels if _has_mlp(clf, label)],
+            "mlp_hidden": clf.mlp_hidden,
         },
         "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "qunshao")},
     } | (extra or {})
@@ -90,6 +92,11 @@ def _version(package: str) -> str:
         return version(package)
     except PackageNotFoundError:
         return "not installed (source checkout)"
+
+
+def _has_mlp(clf: MessageClassifier, label: str) -> bool:
+    (calibrated,) = clf.heads_[label].calibrated_classifiers_
+    return getattr(calibrated.estimator, "mlp_", None) is not None
 
 
 def load_classifier(
