@@ -102,3 +102,12 @@ def test_bare_logistic_heads_of_older_model_files_still_predict(stacked_model: M
     direct = old.predict_proba_features(feats)[:, old.labels.index(label)]
     np.testing.assert_allclose(direct, head.predict_proba(stacked_model._head_input(label, feats))[:, 1], rtol=1e-5)
     assert old.ngram_weights(label).shape[0] > 0
+
+
+def test_mlp_needs_an_encoder_and_enough_positives(onnx_encoder) -> None:
+    target = np.array([1] * 600 + [0] * 2000)
+    assert MessageClassifier(encoder=onnx_encoder)._mlp_hidden("negativity", target) == 256
+    assert MessageClassifier(encoder=onnx_encoder)._mlp_hidden("ad", target) == 0  # not an MLP label
+    assert MessageClassifier(encoder=None)._mlp_hidden("negativity", target) == 0  # encoder-free
+    few = np.array([1] * 100 + [0] * 2000)  # an operator's small retraining set
+    assert MessageClassifier(encoder=onnx_encoder)._mlp_hidden("negativity", few) == 0
