@@ -3,7 +3,7 @@
 scikit-learn contract: parameters in ``__init__``, learned state in ``*_`` attributes set by
 ``fit``, ``predict_proba`` returning ``(n, n_labels)``. Each label has its own logistic-regression
 head over [char n-grams | signal features | sentence embedding], joined for ``mlp_labels`` by a small
-MLP over the embedding (:mod:`nlp.classify.heads`); the off-topic head also reads how
+MLP over signals + embedding (:mod:`nlp.classify.heads`); the off-topic head also reads how
 related a message is to its group's purpose (:mod:`nlp.classify.profile`). Heads are calibrated
 with Platt scaling inside cross-validation, thresholds are then chosen on a dev set
 (:meth:`tune_thresholds`), and two thresholds per label give ``block`` / ``review`` / ``pass``.
@@ -219,7 +219,7 @@ class MessageClassifier:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state.pop("_topic_vectors", None)  # a cache, and encoder-specific
-        state.pop("_linear_heads", None)
+        state.pop("_head_cache", None)
         state["encoder"] = None  # an encoder holds a runtime session; model files record which one
         return state
 
@@ -246,7 +246,7 @@ class MessageClassifier:
         if y.shape != (len(messages), len(self.labels)):
             raise ValueError(f"y must have shape ({len(messages)}, {len(self.labels)}), got {y.shape}")
         feats = self.features(messages, profiles)
-        self.__dict__.pop("_linear_heads", None)
+        self.__dict__.pop("_head_cache", None)
         self.heads_: dict[str, CalibratedClassifierCV] = {}
         self.n_train_: dict[str, dict[str, int]] = {}
         n_ngrams = feats.ngrams.shape[1]
@@ -324,7 +324,7 @@ class MessageClassifier:
     def _head_parts(self, label: str) -> tuple[np.ndarray, float, float, float, StackedHead | None]:
         """Linear weights and bias (already divided by the head's spread), the Platt slope and
         offset, and the head itself when it has an MLP part."""
-        cache = self.__dict__.setdefault("_linear_heads", {})
+        cache = self.__dict__.setdefault("_head_cache", {})
         if label not in cache:
             (calibrated,) = self.heads_[label].calibrated_classifiers_
             (sigmoid,) = calibrated.calibrators
