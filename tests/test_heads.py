@@ -9,7 +9,7 @@ from scipy.special import logit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
-from nlp.classify import MessageClassifier
+from nlp.classify import LABELS, MessageClassifier
 from nlp.classify.heads import StackedHead
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
 from nlp.io import Message
@@ -64,12 +64,10 @@ MESSAGES = [
 
 
 def test_only_the_chosen_label_gets_an_mlp(stacked_model: MessageClassifier) -> None:
-    def has_mlp(label: str) -> bool:
-        (calibrated,) = stacked_model.heads_[label].calibrated_classifiers_
-        return calibrated.estimator.mlp_ is not None
-
-    assert has_mlp("negativity")
-    assert not has_mlp("ad") and not has_mlp("offtopic")
+    heads = {label: stacked_model.heads_[label].calibrated_classifiers_[0].estimator for label in LABELS}
+    assert heads["negativity"].mlp_ is not None
+    assert heads["ad"].mlp_ is None and heads["offtopic"].mlp_ is None
+    assert [label for label in LABELS if stacked_model.has_mlp(label)] == ["negativity"]
 
 
 def test_direct_path_equals_sklearn_with_an_mlp_head(stacked_model: MessageClassifier) -> None:

@@ -328,16 +328,24 @@ class MessageClassifier:
         if label not in cache:
             (calibrated,) = self.heads_[label].calibrated_classifiers_
             (sigmoid,) = calibrated.calibrators
-            head = calibrated.estimator
-            lr, scale = _linear_part(head)
+            lr, scale = _linear_part(calibrated.estimator)
             cache[label] = (
                 lr.coef_[0].astype(np.float64) / scale,
                 float(lr.intercept_[0]) / scale,
                 float(sigmoid.a_),
                 float(sigmoid.b_),
-                head if getattr(head, "mlp_", None) is not None else None,
+                calibrated.estimator if self.has_mlp(label) else None,
             )
         return cache[label]
+
+    def has_mlp(self, label: str) -> bool:
+        """Whether ``label``'s head has an MLP part (recorded in the manifest)."""
+        return getattr(self._estimator(label), "mlp_", None) is not None
+
+    def _estimator(self, label: str) -> StackedHead | LogisticRegression:
+        """The fitted head inside the calibration wrapper (one: heads are fit with ``ensemble=False``)."""
+        (calibrated,) = self.heads_[label].calibrated_classifiers_
+        return calibrated.estimator
 
     def predict(self, messages: Sequence[Message], profiles: Mapping[str, GroupProfile] | None = None) -> np.ndarray:
         """Boolean ``(n, n_labels)``: :meth:`decide` applied to every row."""
@@ -412,8 +420,7 @@ class MessageClassifier:
 
     def ngram_weights(self, label: str) -> np.ndarray:
         """Logistic-regression weight of each hashed n-gram for ``label`` (for reasons)."""
-        (calibrated,) = self.heads_[label].calibrated_classifiers_
-        lr, _ = _linear_part(calibrated.estimator)
+        lr, _ = _linear_part(self._estimator(label))
         return lr.coef_[0][: ngram_vectorizer().n_features]
 
 

@@ -41,7 +41,7 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "relatedness_weight": clf.relatedness_weight,
             "block_precision": clf.block_precision,
             "min_block_score": clf.min_block_score,
-            "mlp_labels": [label for label in clf.labels if _has_mlp(clf, label)],
+            "mlp_labels": [label for label in clf.labels if clf.has_mlp(label)],
             "mlp_hidden": clf.mlp_hidden,
         },
         "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "qunshao")},
@@ -92,11 +92,6 @@ def _version(package: str) -> str:
         return version(package)
     except PackageNotFoundError:
         return "not installed (source checkout)"
-
-
-def _has_mlp(clf: MessageClassifier, label: str) -> bool:
-    (calibrated,) = clf.heads_[label].calibrated_classifiers_
-    return getattr(calibrated.estimator, "mlp_", None) is not None
 
 
 def load_classifier(
