@@ -118,6 +118,43 @@ def test_group_centroid_is_causal_and_batch_invariant() -> None:
     np.testing.assert_allclose(relatedness(None, sparse, sp.csr_matrix(vectors)), related, atol=1e-6)
 
 
+def _naive_running_cosines(rows: np.ndarray, memory: int, min_seen: int) -> np.ndarray:
+    """The definition, one row at a time: cosine to the weighted mean of the rows before it."""
+    centroid, out = np.zeros(rows.shape[1]), []
+    for seen, x in enumerate(rows.astype(np.float64)):
+        norm = np.linalg.norm(centroid) * np.linalg.norm(x)
+        out.append(centroid @ x / norm if seen >= min_seen and norm > 0 else np.nan)
+        weight = min(seen, memory)
+        centroid = (weight * centroid + x) / (weight + 1)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_group_centroid_matches_its_definition_in_any_batching(sparse: bool) -> None:
+    rng = np.random.default_rng(3)
+    rows = np.abs(rng.standard_normal((700, 40))) * (rng.random((700, 40)) < 0.2)
+    expected = _naive_running_cosines(rows, memory=50, min_seen=3)
+    profile, got, start = GroupProfile(memory=50), [], 0
+    for size in [1, 2, 300, 7, 390]:  # across chunk boundaries inside relate, too
+        block = rows[start : start + size]
+        got.append(profile.relate(sp.csr_matrix(block) if sparse else block))
+        start += size
+    np.testing.assert_allclose(np.concatenate(got), expected, atol=1e-5)
+
+
+def test_group_centroid_stays_finite_in_a_long_lived_group() -> None:
+    # the decaying scale was once renormalised too late: |direction|^2 overflowed after ~178k messages
+    rows = np.random.default_rng(0).standard_normal((1000, 8))
+    profile = GroupProfile()
+    for _ in range(200):
+        profile.observe(rows)
+    related = profile.relate(rows[:5])  # as after 10 rounds: older rounds have faded
+    assert np.isfinite(related).all() and np.isfinite(profile.centroid_).all()
+    np.testing.assert_allclose(
+        related, _naive_running_cosines(np.vstack([rows] * 11), 500, 3)[10_000:10_005], atol=1e-4
+    )
+
+
 def test_group_centroid_follows_the_recent_discussion() -> None:
     profile = GroupProfile(memory=10)
     profile.observe(np.eye(2, dtype=np.float32)[[0] * 200])

@@ -12,7 +12,6 @@ hashed char n-grams in encoder-free mode.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,56 +87,91 @@ class GroupProfile:
 
     def relate(self, vectors, learn: bool = True) -> np.ndarray:
         """Cosine of each row to the centroid of the messages seen before it (``nan`` while fewer
-        than ``min_seen``); with ``learn`` each row is folded in after it is compared."""
+        than ``min_seen``); with ``learn`` each row is folded in after it is compared.
+
+        The fold is sequential, but only through scalars: how much row ``j`` weighs in the centroid
+        that row ``i`` sees depends on how many messages came before, not on their content. So the
+        dot products come from one Gram matrix per chunk of :data:`_CHUNK` rows plus the old
+        centroid's dot with each row, not from numpy calls per row. The centroid is kept as
+        ``_scale * _direction`` and renormalised once ``_scale`` falls below
+        :data:`_RENORMALISE_BELOW`: waiting until 1e-200, as an earlier version did, let
+        ``|_direction|^2`` overflow after ~178,000 messages in one group, and the group's centroid
+        then read ``nan`` (no centroid) for good."""
         n = vectors.shape[0]
         out = np.full(n, np.nan, dtype=np.float32)
         if n == 0:
             return out
-        sparse = hasattr(vectors, "indptr")
         if self._direction is None:
             self._direction = np.zeros(vectors.shape[1], dtype=np.float64)
-        direction = self._direction
-        # per-row numpy calls are the cost here: convert and measure every row once, up front
-        if sparse:
-            bounds = vectors.indptr.tolist()
-            indices, data = vectors.indices, vectors.data.astype(np.float64)
-            row_of = np.repeat(np.arange(n), np.diff(vectors.indptr))
-            x_squares = np.bincount(row_of, weights=data * data, minlength=n).tolist()
-        else:
-            dense = np.asarray(vectors, dtype=np.float64)
-            x_squares = np.einsum("ij,ij->i", dense, dense).tolist()
-        for i in range(n):
-            x_sq = x_squares[i]
-            if sparse:
-                idx, val = indices[bounds[i] : bounds[i + 1]], data[bounds[i] : bounds[i + 1]]
-                dot = float(direction[idx] @ val)
-            else:
-                x = dense[i]
-                dot = float(direction @ x)
-            if self.n_seen_ >= self.min_seen and self._norm_sq > 0 and x_sq > 0:
-                out[i] = dot / math.sqrt(self._norm_sq * x_sq)
-            if not learn:
-                continue
-            weight = min(self.n_seen_, self.memory)
-            # centroid' = (w * centroid + x) / (w + 1) = a * scale * (direction + k * x)
-            a = weight / (weight + 1)
-            if weight == 0 or self._norm_sq == 0:
-                direction[:] = 0.0
-                self._scale, k, self._norm_sq, dot = 1.0, 1.0, 0.0, 0.0
-            else:
-                k = (1 - a) / (a * self._scale)
-                self._scale *= a
-            self._norm_sq += 2 * k * dot + k * k * x_sq
-            if sparse:
-                direction[idx] += k * val
-            else:
-                direction += k * x
-            if self._scale < 1e-200:  # renormalise long before float64 underflows
-                direction *= self._scale
-                self._norm_sq *= self._scale**2
-                self._scale = 1.0
-            self.n_seen_ += 1
+        for start in range(0, n, _CHUNK):
+            out[start : start + _CHUNK] = self._relate_chunk(vectors[start : start + _CHUNK], learn)
         return out
+
+    def _relate_chunk(self, vectors, learn: bool) -> np.ndarray:
+        if self._scale < _RENORMALISE_BELOW:  # keep |direction|^2 far from float64 overflow
+            self._direction *= self._scale
+            self._norm_sq *= self._scale**2
+            self._scale = 1.0
+        if sp.issparse(vectors):
+            # only the columns these rows use: sparse products over all 2**17 hashed columns spend
+            # their time on per-column bookkeeping
+            vectors = sp.csr_matrix(vectors)
+            columns, local = np.unique(vectors.indices, return_inverse=True)
+            x = sp.csr_matrix(
+                (vectors.data.astype(np.float64), local, vectors.indptr), shape=(vectors.shape[0], len(columns))
+            )
+            gram = (x @ x.T).toarray()
+        else:
+            columns, x = None, np.asarray(vectors, dtype=np.float64)
+            gram = x @ x.T
+        n = x.shape[0]
+        x_sq = gram.diagonal().copy()
+        direction = self._direction if columns is None else self._direction[columns]
+        dots = np.asarray(x @ direction).ravel()  # each row against the centroid before the chunk
+        seen = self.n_seen_ + np.arange(n)  # messages before each row
+        if not learn:
+            return _cosines(dots, np.full(n, self._norm_sq), x_sq, np.full(n, self.n_seen_ >= self.min_seen))
+        # centroid' = (w * centroid + x) / (w + 1) = a * scale * (direction + k * x), w = min(seen, memory):
+        # the k of each row needs only the count, except that an empty centroid restarts (k = 1)
+        k = np.empty(n)
+        reset = np.zeros(n, dtype=bool)
+        scale, empty = self._scale, self._norm_sq == 0
+        for i in range(n):
+            weight = min(self.n_seen_ + i, self.memory)
+            if weight == 0 or empty:
+                k[i], scale, reset[i] = 1.0, 1.0, True
+                empty = x_sq[i] == 0  # rows before a restart are all zero, so they add nothing
+            else:
+                a = weight / (weight + 1)
+                k[i] = (1 - a) / (a * scale)
+                scale *= a
+        if reset.any():
+            self._direction[:] = 0.0
+            dots[:] = 0.0
+        dots += np.triu(gram * k[:, None], 1).sum(axis=0)  # + sum over earlier rows j of k_j <x_j, x_i>
+        dots[reset] = 0.0
+        norm_before = np.cumsum(np.concatenate([[self._norm_sq], 2 * k * dots + k * k * x_sq]))
+        out = _cosines(dots, norm_before[:-1], x_sq, seen >= self.min_seen)
+        if columns is None:
+            self._direction += k @ x
+        else:
+            step = np.bincount(x.indices, weights=x.data * np.repeat(k, np.diff(x.indptr)), minlength=len(columns))
+            self._direction[columns] += step
+        self._scale, self._norm_sq = scale, float(norm_before[-1])
+        self.n_seen_ += n
+        return out
+
+
+_CHUNK = 256
+_RENORMALISE_BELOW = 1e-30
+
+
+def _cosines(dots: np.ndarray, norm_sq: np.ndarray, x_sq: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``nan`` where there is no centroid yet to compare with."""
+    out = np.full(dots.shape[0], np.nan, dtype=np.float32)
+    ok = seen & (norm_sq > 0) & (x_sq > 0)
+    out[ok] = dots[ok] / np.sqrt(norm_sq[ok] * x_sq[ok])
+    return out
 
 
 def _cos(rows, vector: np.ndarray) -> np.ndarray:
