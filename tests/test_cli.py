@@ -126,7 +126,8 @@ def test_resume_after_kill_9_scores_every_message_exactly_once(tmp_path: Path) -
     archive = _archive(tmp_path / "archive.jsonl", 20_000)
     model = str(DATA.parent / "models" / "encoder-free")
     out = tmp_path / "scored.jsonl"
-    args = ["score", str(archive), "-o", str(out), "--model", model, "--batch-size", "200"]
+    # a checkpoint after every batch: on a fast machine the whole archive takes about the default 2 s
+    args = ["score", str(archive), "-o", str(out), "--model", model, "--batch-size", "200", "--checkpoint-seconds", "0"]
     job = subprocess.Popen([sys.executable, "-m", "nlp.cli", *args], stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:

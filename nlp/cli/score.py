@@ -27,7 +27,7 @@ from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
 # A checkpoint holds every group's learnt centroid (MBs for many groups in encoder-free mode), so it
-# is written at most this often: a killed run redoes at most these seconds of scoring, and what was
+# is written at most this often by default (--checkpoint-seconds): a killed run redoes at most these seconds of scoring, and what was
 # written after the checkpoint is cut off on --resume, so the output still has every message once.
 CHECKPOINT_SECONDS = 2.0
 
@@ -63,6 +63,14 @@ def score_command(
         ),
     ] = "auto",
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run into the same output file.")] = False,
+    checkpoint_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Checkpoint a file output at most this often (0: after every batch). A killed run redoes at most "
+            "this much scoring on --resume; each checkpoint copies every group's learnt state.",
+        ),
+    ] = CHECKPOINT_SECONDS,
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
     show: Annotated[int, typer.Option(help="Print this many flagged messages as a table on stderr.")] = 0,
@@ -133,7 +141,7 @@ def score_command(
                         flagged.append(_flagged_row(message.id, message.text, verdict))
                 checkpoint.consumed += len(batch)
                 checkpoint.written += len(batch)
-                if to_file and time.monotonic() - last_saved >= CHECKPOINT_SECONDS:
+                if to_file and time.monotonic() - last_saved >= checkpoint_seconds:
                     checkpoint.offset = writer.sync()
                     checkpoint.state = pipeline.state()
                     save_checkpoint(output, checkpoint)
