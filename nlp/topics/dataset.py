@@ -6,6 +6,11 @@ list of ``"昵称：消息"`` turns in order. Real group chats interleave severa
 continue for a few messages before another cuts in, short replies quote what they answer
 (``reply_to``), and the group's days are spread over a week so windows over time mean something.
 The gold topic of each message is in ``fields["topic"]``.
+
+``chatter`` adds off-topic threads to the same groups (``data/labelled/chatter_*.yaml``:
+``{group: {threads: {name: [turns]}}}``), woven in like the others: their gold topic is
+``闲聊/<name>`` and ``fields["offtopic"]`` says which messages are chatter, for judging off-topic
+detection where it is hard, inside a conversation.
 """
 
 from __future__ import annotations
@@ -21,13 +26,24 @@ from nlp.io import Message
 START = datetime(2026, 3, 2, 8, 0)
 
 
-def load_topic_chats(path: str | Path, seed: int = 13) -> list[Message]:
+CHATTER = "闲聊/"
+
+
+def load_topic_chats(path: str | Path, seed: int = 13, chatter: str | Path | None = None) -> list[Message]:
     raw = yaml.safe_load(Path(path).read_text("utf-8"))
+    extra = yaml.safe_load(Path(chatter).read_text("utf-8")) if chatter else {}
+    unknown = set(extra) - set(raw)
+    if unknown:
+        raise ValueError(f"{chatter}: groups {sorted(unknown)} are not in {path}")
     messages: list[Message] = []
     for group_index, (group, spec) in enumerate(raw.items()):
         rng = random.Random(seed * 1000 + group_index)
         threads = {topic: [_turn(t, group, topic) for t in turns] for topic, turns in spec["topics"].items()}
+        for name, turns in (extra.get(group) or {}).get("threads", {}).items():
+            threads[CHATTER + name] = [_turn(t, group, name) for t in turns]
         messages += _interleave(group, spec.get("purpose") or None, threads, rng)
+    for m in messages:
+        m.fields["offtopic"] = m.fields["topic"].startswith(CHATTER)
     return messages
 
 
