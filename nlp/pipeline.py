@@ -24,11 +24,12 @@ import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
-from nlp.classify.features import TextBlock, text_block
+from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.ngrams import TermCandidates
 from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for, top_terms
+from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
 from nlp.io import Message
 from nlp.text import TextAnalysis
@@ -69,7 +70,8 @@ class Pipeline:
     ``backend`` and ``vector_cache`` choose how sentence vectors are made (see
     :func:`~nlp.classify.model_files.load_classifier`); ``profiles`` are the groups' purposes, and
     ``learn_groups`` lets their running centroids follow the chat. ``dedup=False`` scores repeats
-    again (same verdicts; for measuring). ``text_workers`` moves the text stage of
+    again (same verdicts; for measuring). ``thread_context`` judges a reply's off-topic score with
+    the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone). ``text_workers`` moves the text stage of
     :meth:`score_stream` into that many processes (``"auto"``: one per core where the text stage
     bounds the run). It is off by default in Python because spawned processes re-import the
     caller's main module, which must then guard its work with ``if __name__ == "__main__"``;
@@ -89,6 +91,7 @@ class Pipeline:
         dedup: bool = True,
         vector_cache: str | Path | None = None,
         text_workers: int | Literal["auto"] = 0,
+        thread_context: ThreadContext | None = DEFAULT_THREAD_CONTEXT,
     ) -> None:
         self.classifier = (
             model
@@ -98,6 +101,7 @@ class Pipeline:
         self.profiles: dict[str, GroupProfile] = dict(profiles or {})
         self.learn_groups = learn_groups
         self.dedup = dedup
+        self.thread_context = thread_context
         self.text_workers = self._resolve_text_workers(text_workers)
         self._text_pool: ProcessPoolExecutor | None = None
         self._pool_started: list[Future[TextBlock]] = []
@@ -210,18 +214,52 @@ class Pipeline:
         self.close()
 
     def _finish(self, prepared: Prepared) -> list[Verdict]:
+        messages = prepared.messages
         with self._lock:
             feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
             proba = self.classifier.predict_proba_features(feats)
-        messages = prepared.messages
+            scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
+            continues = self._in_threads(messages, scores, feats.analyses)
         terms, rows = prepared.terms, prepared.rows.tolist()
-        scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
         return [
             self._verdict(
-                m, scores[i], feats.analyses[i], feats.related[i], (terms, rows[i]) if terms is not None else None
+                m,
+                scores[i],
+                feats.analyses[i],
+                feats.related[i],
+                (terms, rows[i]) if terms is not None else None,
+                continues[i],
             )
             for i, m in enumerate(messages)
         ]
+
+    def _in_threads(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[bool]:
+        """Under ``_lock``, in message order: mix each reply's off-topic probability with its parent's
+        (:mod:`nlp.classify.thread`), in place. True where the parent was itself chatter."""
+        continues = [False] * len(messages)
+        context, labels = self.thread_context, self.classifier.labels
+        if context is None or "offtopic" not in labels:
+            return continues
+        column, threshold = labels.index("offtopic"), self.classifier.thresholds_["offtopic"]
+        memories: dict[str, ThreadMemory] = {}
+        for i, m in enumerate(messages):
+            memory = memories.get(m.group)
+            if memory is None:
+                profile = self.profiles.get(m.group) if self.learn_groups else None
+                memory = profile.thread_ if profile is not None else copy.deepcopy(self._thread_of(m.group))
+                memories[m.group] = memory
+            text = analyses[i].normalized
+            parent = context.parent_score(memory, m, text)
+            if parent is not None and (is_greeting(text) or is_acknowledgement(text)):
+                parent = None  # they stand alone: see nlp.classify.thread
+            scores[i][column] = context.mix(scores[i][column], parent, text)
+            continues[i] = parent is not None and parent >= threshold
+            memory.remember(m, scores[i][column])
+        return continues
+
+    def _thread_of(self, group: str) -> ThreadMemory:
+        profile = self.profiles.get(group)
+        return profile.thread_ if profile is not None else ThreadMemory()
 
     def state(self) -> dict[str, GroupProfile]:
         """What the pipeline has learnt about each group (small, picklable): save it to resume a run
@@ -240,6 +278,7 @@ class Pipeline:
         analysis: TextAnalysis,
         related: np.ndarray,
         terms: tuple[TermCandidates, int] | None = None,
+        continues_chatter: bool = False,
     ) -> Verdict:
         clf = self.classifier
         labels = clf.decide(scores)
@@ -258,6 +297,8 @@ class Pipeline:
         for label in labels:
             found = self._terms(label, analysis, terms)
             reasons += reasons_for(label, analysis, self._weights[label], related, found)
+            if label == "offtopic" and continues_chatter:
+                reasons.append("接着群里的闲聊说（所回复的消息也判为闲聊）")
         return Verdict(
             id=message.id,
             labels=labels,

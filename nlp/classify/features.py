@@ -33,6 +33,17 @@ _GREETING = re.compile(
     r"^(?:早|早安|早上好|午安|晚安|晚上好|大家好|打卡|早安打卡|晚安打卡|签到|各位|大家)+[!.~。！☀🌞🌙]*$"
 )
 
+
+def is_acknowledgement(normalized: str) -> bool:
+    """``收到``, ``好的谢谢``, ``+1``: the issue's example of what is *not* chatter inside a discussion."""
+    return bool(_ACK.match(normalized.replace(" ", "")))
+
+
+def is_greeting(normalized: str) -> bool:
+    """``早安打卡``, ``晚安各位``: a check-in with nothing else in it (chatter wherever it is posted)."""
+    return bool(_GREETING.match(normalized.replace(" ", "")))
+
+
 SIGNAL_FEATURE_NAMES = (
     "has_contact",
     "n_contacts",
@@ -81,8 +92,8 @@ def signal_features(analysis: TextAnalysis) -> np.ndarray:
             float(bool(_SECOND_PERSON.search(text))),
             float(bool(_REPORTING.search(text))),
             float(bool(_QUOTE.search(analysis.raw))),
-            float(bool(_ACK.match(text.replace(" ", "")))),
-            float(bool(_GREETING.match(text.replace(" ", "")))),
+            float(is_acknowledgement(text)),
+            float(is_greeting(text)),
         ],
         dtype=np.float32,
     )

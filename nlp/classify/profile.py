@@ -20,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 import yaml
 
+from nlp.classify.thread import ThreadMemory
+
 Vectorise = Callable[[Sequence[str]], np.ndarray]
 RELATEDNESS_NAMES = ("sim_topic", "sim_example", "has_purpose", "sim_group", "has_group")
 
@@ -48,6 +50,7 @@ class GroupProfile:
     _scale: float = field(default=1.0, repr=False)
     _norm_sq: float = field(default=0.0, repr=False)  # |_direction|^2
     _purpose_vecs: np.ndarray | None = field(default=None, repr=False)
+    thread_: ThreadMemory = field(default_factory=ThreadMemory, repr=False)  # recent replies' parents
 
     @property
     def has_purpose(self) -> bool:
@@ -79,6 +82,7 @@ class GroupProfile:
             _, size, index, values = direction
             state["_direction"] = np.zeros(size, dtype=np.float64)
             state["_direction"][index] = values
+        state.setdefault("thread_", ThreadMemory())  # saved before threads were remembered
         self.__dict__.update(state)
 
     def observe(self, vectors) -> None:
