@@ -71,11 +71,11 @@ class Pipeline:
     :func:`~nlp.classify.model_files.load_classifier`); ``profiles`` are the groups' purposes, and
     ``learn_groups`` lets their running centroids follow the chat. ``dedup=False`` scores repeats
     again (same verdicts; for measuring). ``thread_context`` judges a reply's off-topic score with
-    the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone). ``text_workers`` moves the text stage of
-    :meth:`score_stream` into that many processes (``"auto"``: one per core where the text stage
-    bounds the run). It is off by default in Python because spawned processes re-import the
-    caller's main module, which must then guard its work with ``if __name__ == "__main__"``;
-    ``qunshao score`` uses ``auto``.
+    the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone).
+    ``text_workers`` moves the text stage of :meth:`score_stream` into that many processes
+    (``"auto"``: one per core where the text stage bounds the run). It is off by default in Python
+    because spawned processes re-import the caller's main module, which must then guard its work
+    with ``if __name__ == "__main__"``; ``qunshao score`` uses ``auto``.
     """
 
     text_processes_after = 20_000  # messages through score_stream before text_workers processes start
@@ -244,9 +244,12 @@ class Pipeline:
         memories: dict[str, ThreadMemory] = {}
         for i, m in enumerate(messages):
             memory = memories.get(m.group)
-            if memory is None:
-                profile = self.profiles.get(m.group) if self.learn_groups else None
-                memory = profile.thread_ if profile is not None else copy.deepcopy(self._thread_of(m.group))
+            if memory is None:  # the group's own memory when learning, else a copy to use and drop
+                profile = self.profiles.get(m.group)
+                if profile is None:
+                    memory = ThreadMemory()
+                else:
+                    memory = profile.thread_ if self.learn_groups else copy.deepcopy(profile.thread_)
                 memories[m.group] = memory
             text = analyses[i].normalized
             parent = context.parent_score(memory, m, text)
@@ -256,10 +259,6 @@ class Pipeline:
             continues[i] = parent is not None and parent >= threshold
             memory.remember(m, scores[i][column])
         return continues
-
-    def _thread_of(self, group: str) -> ThreadMemory:
-        profile = self.profiles.get(group)
-        return profile.thread_ if profile is not None else ThreadMemory()
 
     def state(self) -> dict[str, GroupProfile]:
         """What the pipeline has learnt about each group (small, picklable): save it to resume a run
