@@ -124,12 +124,11 @@ class GroupProfile:
             x = sp.csr_matrix(
                 (vectors.data.astype(np.float64), local, vectors.indptr), shape=(vectors.shape[0], len(columns))
             )
-            gram = (x @ x.T).toarray()
+            x_sq = np.asarray(x.multiply(x).sum(axis=1)).ravel()
         else:
             columns, x = None, np.asarray(vectors, dtype=np.float64)
-            gram = x @ x.T
+            x_sq = np.einsum("ij,ij->i", x, x)
         n = x.shape[0]
-        x_sq = gram.diagonal().copy()
         direction = self._direction if columns is None else self._direction[columns]
         dots = np.asarray(x @ direction).ravel()  # each row against the centroid before the chunk
         seen = self.n_seen_ + np.arange(n)  # messages before each row
@@ -149,11 +148,11 @@ class GroupProfile:
                 a = weight / (weight + 1)
                 k[i] = (1 - a) / (a * scale)
                 scale *= a
-        if reset.any():
-            self._direction[:] = 0.0
+        if reset.any():  # the centroid was empty: nothing before the chunk counts (and rows up to the
+            self._direction[:] = 0.0  # last restart are zero, so their Gram entries are zero too)
             dots[:] = 0.0
+        gram = (x @ x.T).toarray() if columns is not None else x @ x.T  # only when learning: O(n^2)
         dots += np.triu(gram * k[:, None], 1).sum(axis=0)  # + sum over earlier rows j of k_j <x_j, x_i>
-        dots[reset] = 0.0
         norm_before = np.cumsum(np.concatenate([[self._norm_sq], 2 * k * dots + k * k * x_sq]))
         out = _cosines(dots, norm_before[:-1], x_sq, seen >= self.min_seen)
         if columns is None:

@@ -27,8 +27,9 @@ from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
 # A checkpoint holds every group's learnt centroid (MBs for many groups in encoder-free mode), so it
-# is written at most this often by default (--checkpoint-seconds): a killed run redoes at most these seconds of scoring, and what was
-# written after the checkpoint is cut off on --resume, so the output still has every message once.
+# is written at most this often by default (--checkpoint-seconds): a killed run redoes at most these
+# seconds of scoring, and what was written after the checkpoint is cut off on --resume, so the
+# output still has every message once.
 CHECKPOINT_SECONDS = 2.0
 
 
