@@ -142,12 +142,13 @@ def test_group_centroid_matches_its_definition_in_any_batching(sparse: bool) -> 
     np.testing.assert_allclose(np.concatenate(got), expected, atol=1e-5)
 
 
-def test_group_centroid_stays_finite_in_a_long_lived_group() -> None:
+@pytest.mark.parametrize("sparse", [False, True])
+def test_group_centroid_stays_finite_in_a_long_lived_group(sparse: bool) -> None:
     # the decaying scale was once renormalised too late: |direction|^2 overflowed after ~178k messages
     rows = np.random.default_rng(0).standard_normal((1000, 8))
     profile = GroupProfile()
     for _ in range(200):
-        profile.observe(rows)
+        profile.observe(sp.csr_matrix(rows) if sparse else rows)
     related = profile.relate(rows[:5])  # as after 10 rounds: older rounds have faded
     assert np.isfinite(related).all() and np.isfinite(profile.centroid_).all()
     np.testing.assert_allclose(
