@@ -26,9 +26,8 @@ from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
-from nlp.classify.ngrams import TermCandidates
 from nlp.classify.profile import allows_ad
-from nlp.classify.reasons import reasons_for, top_terms
+from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
 from nlp.io import Message
@@ -220,16 +219,11 @@ class Pipeline:
             proba = self.classifier.predict_proba_features(feats)
             scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
             continues = self._in_threads(messages, scores, feats.analyses)
-        terms, rows = prepared.terms, prepared.rows.tolist()
+        decided = [self.classifier.decide(row) for row in scores]
+        rows = prepared.rows.tolist()
+        terms = self._terms(prepared, decided, rows)
         return [
-            self._verdict(
-                m,
-                scores[i],
-                feats.analyses[i],
-                feats.related[i],
-                (terms, rows[i]) if terms is not None else None,
-                continues[i],
-            )
+            self._verdict(m, scores[i], decided[i], feats.analyses[i], feats.related[i], terms, rows[i], continues[i])
             for i, m in enumerate(messages)
         ]
 
@@ -274,13 +268,16 @@ class Pipeline:
         self,
         message: Message,
         scores: list[float],
+        labels: list[str],
         analysis: TextAnalysis,
         related: np.ndarray,
-        terms: tuple[TermCandidates, int] | None = None,
+        terms: Mapping[tuple[str, int], list[tuple[str, int]]],
+        row: int,
         continues_chatter: bool = False,
     ) -> Verdict:
+        """``labels``: what :meth:`MessageClassifier.decide` made of ``scores`` (this list is
+        edited); ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it."""
         clf = self.classifier
-        labels = clf.decide(scores)
         reasons: list[str] = []
         gated = scores
         if "ad" in labels:
@@ -294,8 +291,7 @@ class Pipeline:
                 gated = list(scores)
                 gated[clf.labels.index("ad")] = 0.0
         for label in labels:
-            found = self._terms(label, analysis, terms)
-            reasons += reasons_for(label, analysis, self._weights[label], related, found)
+            reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row])
             if label == "offtopic" and continues_chatter:
                 reasons.append("接着群里的闲聊说（所回复的消息也判为闲聊）")
         return Verdict(
@@ -307,19 +303,33 @@ class Pipeline:
         )
 
     def _terms(
-        self, label: str, analysis: TextAnalysis, terms: tuple[TermCandidates, int] | None
-    ) -> list[tuple[str, int]]:
-        """Weighted terms of a flagged text, cached (bounded): archives repeat the same ads.
-        ``terms``: the batch's candidates from the text stage and this text's row in them."""
-        key = (label, analysis.raw)
-        with self._terms_lock:
-            found = self._terms_cache.get(key)
-        if found is None:
-            candidates = terms[0].of(terms[1]) if terms is not None else None
-            found = top_terms(analysis, self._weights[label], candidates=candidates)
+        self, prepared: Prepared, decided: list[list[str]], rows: list[int]
+    ) -> dict[tuple[str, int], list[tuple[str, int]]]:
+        """The weighted terms that reasons quote, per flagged label and distinct text of the batch,
+        ranked for the whole batch at once, and cached (bounded) across batches: archives repeat
+        the same ads."""
+        found: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for label in self.classifier.labels:
+            wanted = dict.fromkeys(rows[i] for i, labels in enumerate(decided) if label in labels)
+            missing = []
             with self._terms_lock:
-                self._terms_cache[key] = found
-                if len(self._terms_cache) > 20_000:
+                for t in wanted:
+                    cached = self._terms_cache.get((label, prepared.unique[t].raw))
+                    if cached is None:
+                        missing.append(t)
+                    else:
+                        found[label, t] = cached
+            if not missing:
+                continue
+            weights = self._weights[label]
+            if prepared.terms is not None:
+                computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, missing)
+            else:  # a bot's few messages: no candidates from the text stage
+                computed = [top_terms(prepared.unique[t], weights) for t in missing]
+            with self._terms_lock:
+                for t, terms in zip(missing, computed, strict=True):
+                    found[label, t] = self._terms_cache[label, prepared.unique[t].raw] = terms
+                while len(self._terms_cache) > 20_000:
                     self._terms_cache.popitem(last=False)
         return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -227,7 +228,7 @@ def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
     import json
 
     from nlp.classify.features import text_block
-    from nlp.classify.reasons import top_terms
+    from nlp.classify.reasons import top_terms, top_terms_of_batch
 
     lines = (ROOT / "data" / "labelled" / "chat_dev.jsonl").read_text("utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines] + ["", "  ", "ＡＢ  ｃｄ!!", "😀😀 ok ok"]
@@ -241,4 +242,10 @@ def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
             expected = top_terms(analysis, weights)
             assert top_terms(analysis, weights, candidates=block.terms.of(i)) == expected, texts[i]
             named += len(expected)
+        # ranked for the whole batch at once, a scattered subset with a repeat, some texts marked inexact
+        # (found from the text itself): the same terms
+        subset = [*rng.permutation(len(texts))[: len(texts) // 2].tolist(), len(texts) - 2, len(texts) - 2]
+        inexact = dataclasses.replace(block.terms, exact=block.terms.exact & (rng.random(len(texts)) < 0.8))
+        batch = top_terms_of_batch(block.analyses, weights, inexact, subset)
+        assert batch == [top_terms(block.analyses[t], weights) for t in subset]
     assert named > len(texts)
