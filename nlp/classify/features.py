@@ -69,40 +69,41 @@ SIGNAL_FEATURE_NAMES = (
 
 def signal_features(analysis: TextAnalysis) -> np.ndarray:
     """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale)."""
+    return np.array(_signal_row(analysis), dtype=np.float32)
+
+
+def _signal_row(analysis: TextAnalysis) -> list[float]:
     kinds = [s.kind for s in analysis.signals]
     contacts = [s for s in analysis.signals if s.kind in CONTACT_KINDS]
     text = analysis.normalized
     length = max(len(text), 1)
-    return np.array(
-        [
-            float(bool(contacts)),
-            min(len(contacts), 3) / 3,
-            float(any(s.obfuscated for s in contacts)),
-            float("wechat" in kinds),
-            float("qq" in kinds or "qq_group" in kinds),
-            float("phone" in kinds),
-            float("url" in kinds),
-            float("contact_cue" in kinds),
-            float("money" in kinds),
-            min(kinds.count("mention"), 3) / 3,
-            min(analysis.emoji_count / length, 1.0),
-            float("repetition" in kinds),
-            math.log1p(length) / 5,
-            sum(map(str.isdigit, analysis.deobfuscated)) / max(len(analysis.deobfuscated), 1),
-            float(bool(_SECOND_PERSON.search(text))),
-            float(bool(_REPORTING.search(text))),
-            float(bool(_QUOTE.search(analysis.raw))),
-            float(is_acknowledgement(text)),
-            float(is_greeting(text)),
-        ],
-        dtype=np.float32,
-    )
+    return [
+        float(bool(contacts)),
+        min(len(contacts), 3) / 3,
+        float(any(s.obfuscated for s in contacts)),
+        float("wechat" in kinds),
+        float("qq" in kinds or "qq_group" in kinds),
+        float("phone" in kinds),
+        float("url" in kinds),
+        float("contact_cue" in kinds),
+        float("money" in kinds),
+        min(kinds.count("mention"), 3) / 3,
+        min(analysis.emoji_count / length, 1.0),
+        float("repetition" in kinds),
+        math.log1p(length) / 5,
+        sum(map(str.isdigit, analysis.deobfuscated)) / max(len(analysis.deobfuscated), 1),
+        float(bool(_SECOND_PERSON.search(text))),
+        float(bool(_REPORTING.search(text))),
+        float(bool(_QUOTE.search(analysis.raw))),
+        float(is_acknowledgement(text)),
+        float(is_greeting(text)),
+    ]
 
 
 def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
-    if not analyses:
-        return np.zeros((0, len(SIGNAL_FEATURE_NAMES)), dtype=np.float32)
-    return np.vstack([signal_features(a) for a in analyses])
+    """Rows of :func:`signal_features`, built as one array (an array per row cost as much again)."""
+    rows = [_signal_row(a) for a in analyses]
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(SIGNAL_FEATURE_NAMES))
 
 
 @dataclass(frozen=True)

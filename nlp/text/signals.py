@@ -91,8 +91,8 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
 ]
 # Substrings without which a contact pattern cannot match (``in`` is far cheaper than a regex scan,
 # and most messages have no contact details): keep in step with the patterns above.
-_NEEDS: dict[re.Pattern[str], re.Pattern[str] | None] = {
-    pattern: re.compile("|".join(map(re.escape, needs))) if needs else None
+_NEEDS: dict[re.Pattern[str], re.Pattern[str]] = {
+    pattern: re.compile("|".join(map(re.escape, needs)))
     for (_, pattern, _), needs in zip(
         _CONTACT_PATTERNS,
         [
@@ -103,7 +103,9 @@ _NEEDS: dict[re.Pattern[str], re.Pattern[str] | None] = {
             ("qq",),
             ("群",),
             ("加", "+", "私", "扫", "群", "链", "主"),  # contact_cue
-            (),  # money: too many forms to pre-check
+            # money: a currency sign or word, a unit (元 块 美元/美金), or an income word (日入 月赚
+            # 周结 年薪 收入/收益); the most expensive pattern, and most messages have none of these
+            ("¥", "$", "rmb", "人民币", "元", "块", "美", "入", "赚", "收", "结", "薪"),
         ],
         strict=True,
     )
@@ -149,8 +151,7 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     seen: set[tuple[str, int, int]] = set()
     deob = deobfuscated.text
     for kind, pattern, group in _CONTACT_PATTERNS:
-        needs = _NEEDS[pattern]
-        if needs is not None and needs.search(deob) is None:
+        if _NEEDS[pattern].search(deob) is None:
             continue
         for m in pattern.finditer(deob):
             signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
