@@ -238,14 +238,13 @@ def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
     named = 0
     for _ in range(3):
         weights = rng.normal(size=NGRAM_FEATURES)
-        for i, analysis in enumerate(block.analyses):
-            expected = top_terms(analysis, weights)
-            assert top_terms(analysis, weights, candidates=block.terms.of(i)) == expected, texts[i]
-            named += len(expected)
-        # ranked for the whole batch at once, a scattered subset with a repeat, some texts marked inexact
-        # (found from the text itself): the same terms
+        expected = [top_terms(analysis, weights) for analysis in block.analyses]
+        everything = top_terms_of_batch(block.analyses, weights, block.terms, range(len(texts)))
+        for text, got, want in zip(texts, everything, expected, strict=True):
+            assert got == want, text
+        named += sum(map(len, expected))
+        # a scattered subset with a repeat, some texts marked inexact (found from the text itself)
         subset = [*rng.permutation(len(texts))[: len(texts) // 2].tolist(), len(texts) - 2, len(texts) - 2]
         inexact = dataclasses.replace(block.terms, exact=block.terms.exact & (rng.random(len(texts)) < 0.8))
-        batch = top_terms_of_batch(block.analyses, weights, inexact, subset)
-        assert batch == [top_terms(block.analyses[t], weights) for t in subset]
+        assert top_terms_of_batch(block.analyses, weights, inexact, subset) == [expected[t] for t in subset]
     assert named > len(texts)

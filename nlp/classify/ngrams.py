@@ -163,7 +163,7 @@ class _GramColumnCache:
 
 @dataclass(frozen=True)
 class TermCandidates:
-    """What a reason may quote from each text of a batch (:func:`nlp.classify.reasons.top_terms`):
+    """What a reason may quote from each text of a batch (:func:`nlp.classify.reasons.top_terms_of_batch`):
     its distinct 2-3-character grams made only of letters and digits, in first-occurrence order
     (bigrams, then trigrams), with their hashed column, start and size. Found here, with the grams'
     columns already at hand, so the scoring process only ranks them. ``exact[i]`` is False where
@@ -175,12 +175,6 @@ class TermCandidates:
     starts: np.ndarray
     sizes: np.ndarray
     exact: np.ndarray
-
-    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        if not self.exact[i]:
-            return None
-        lo, hi = self.indptr[i], self.indptr[i + 1]
-        return self.columns[lo:hi], self.starts[lo:hi], self.sizes[lo:hi]
 
 
 def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:

@@ -97,8 +97,7 @@ class GroupProfile:
         that row ``i`` sees depends on how many messages came before, not on their content. So the
         dot products come from the old centroid's dot with each row plus, per chunk of rows, a Gram
         matrix (dense rows) or per-column prefix sums (sparse rows), not from numpy calls per row.
-        The centroid is kept as
-        ``_scale * _direction`` and renormalised once ``_scale`` falls below
+        The centroid is kept as ``_scale * _direction`` and renormalised once ``_scale`` falls below
         :data:`_RENORMALISE_BELOW`: waiting until 1e-200, as an earlier version did, let
         ``|_direction|^2`` overflow after ~178,000 messages in one group, and the group's centroid
         then read ``nan`` (no centroid) for good."""

@@ -36,33 +36,20 @@ def _signal_reason(signal: Signal) -> str:
 _ALNUM_RUN = re.compile(r"[^\W_]{2,}")  # \w without "_" is exactly str.isalnum
 
 
-def top_terms(
-    analysis: TextAnalysis,
-    weights: np.ndarray,
-    k: int = 2,
-    candidates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> list[tuple[str, int]]:
+def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[tuple[str, int]]:
     """The ``k`` char 2-3-grams of the message with the largest positive head weight, each with its
-    1-based position in the message as sent (0 when only the normalised form contains it).
-
-    ``candidates`` (columns, starts, sizes of the text's grams, from the text stage's
-    :class:`~nlp.classify.ngrams.TermCandidates`) saves finding and hashing them again."""
-    text = analysis.deobfuscated
-    if candidates is None:
-        runs = _ALNUM_RUN.findall(text)  # no punctuation or spaces inside a quoted term
-        # candidates in first-occurrence order (bigrams, then trigrams), which breaks ties in weight
-        grams = list(dict.fromkeys([run[i : i + n] for n in (2, 3) for run in runs for i in range(len(run) - n + 1)]))
-        if not grams:
-            return []
-        gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
-    else:
-        columns, starts, sizes = candidates
-        grams = None
-        gram_weights = weights[columns]
+    1-based position in the message as sent (0 when only the normalised form contains it). Found
+    from the text itself; a batch's texts go through :func:`top_terms_of_batch`."""
+    runs = _ALNUM_RUN.findall(analysis.deobfuscated)  # no punctuation or spaces inside a quoted term
+    # candidates in first-occurrence order (bigrams, then trigrams), which breaks ties in weight
+    grams = list(dict.fromkeys([run[i : i + n] for n in (2, 3) for run in runs for i in range(len(run) - n + 1)]))
+    if not grams:
+        return []
+    gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
     positive = np.flatnonzero(gram_weights > 0)
     chosen: list[str] = []
     for i in positive[np.argsort(-gram_weights[positive], kind="stable")]:
-        gram = grams[i] if grams is not None else text[starts[i] : starts[i] + sizes[i]]
+        gram = grams[i]
         if any(gram in other or other in gram for other in chosen):
             continue
         chosen.append(gram)
@@ -85,16 +72,18 @@ def top_terms_of_batch(
         if not candidates.exact[t]:  # positions would not match: from the text itself
             found[t] = top_terms(analyses[t], weights, k)
     rows = np.asarray(exact, dtype=np.intp)
-    lo, hi = candidates.indptr[rows], candidates.indptr[rows + 1]
-    sizes = hi - lo
-    owner = np.repeat(np.arange(len(exact)), sizes)
-    entry = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    first, sizes = candidates.indptr[rows], candidates.indptr[rows + 1] - candidates.indptr[rows]
+    owner = np.repeat(np.arange(len(exact)), sizes)  # per candidate: which of ``exact`` it belongs to
+    # ... and its index in ``candidates``: its text's first candidate plus its place among them
+    entry = np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
     gram_weights = weights[candidates.columns[entry]]
     positive = gram_weights > 0
     owner, entry, gram_weights = owner[positive], entry[positive], gram_weights[positive]
     order = np.lexsort((entry, -gram_weights, owner))
     owner, entry = owner[order], entry[order]
-    bounds = [*np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]).tolist(), len(owner)] if len(owner) else [0]
+    if not len(owner):
+        return [found[t] for t in texts]
+    bounds = [*np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]).tolist(), len(owner)]  # one run per text
     gram_starts = candidates.starts[entry]
     gram_ends = (gram_starts + candidates.sizes[entry]).tolist()
     gram_starts = gram_starts.tolist()
