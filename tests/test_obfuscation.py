@@ -140,6 +140,26 @@ def test_skipping_the_rewrite_chain_never_changes_a_message() -> None:
     assert rewritten > 50  # the data does exercise the chain
 
 
+def test_rewrite_shortcut_prechecks_hold_for_every_match() -> None:
+    """The shortcut searches a variant or dotted-link pattern only where one of its characters is
+    present: every match those patterns find, in chat data and in obfuscations written for this
+    test, must contain one (a new variant spelling must add its character there)."""
+    from nlp.text.deobfuscate import _URL_DOT, _URL_DOT_CHAR, _VARIANT_CHAR, _VARIANTS
+    from nlp.text.normalize import normalize
+
+    written = ["加v abc123", "薇:abc12345", "v13800001111", "q 123456", "扣扣12345", "企鹅号", "裙123456",
+               "君羊 123456", "卫星 abc123", "wei xin", "we chat", "v❤", "私w", "加我薇", "abc点com",
+               "abc。cn", "abc dot com", "abc(.)com", "abc[.]cn"]  # fmt: skip
+    found = {"variant": 0, "url": 0}
+    for text in [*_chat_texts(), *written]:
+        normalized = normalize(text)
+        for kind, pattern, needs in (("variant", _VARIANTS, _VARIANT_CHAR), ("url", _URL_DOT, _URL_DOT_CHAR)):
+            for m in pattern.finditer(normalized):
+                found[kind] += 1
+                assert needs.search(m.group(0)), (kind, text)
+    assert found["variant"] >= 20 and found["url"] >= 5
+
+
 def test_contact_pattern_prechecks_hold_for_every_match() -> None:
     """Each contact pattern only runs when one of its required substrings is present: every match
     the pattern finds in real messages must contain one."""
