@@ -11,8 +11,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 Replacement = str | Callable[[re.Match[str]], str]
+
+
+def _identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starts and ends of an unchanged text of length ``n``. Tuples, so every message of a chat-like
+    length shares them (building them was a tenth of normalising a chat message); long texts are
+    rare and would make the shared ones big."""
+    return _shared_identity(n) if n <= 512 else (tuple(range(n)), tuple(range(1, n + 1)))
+
+
+@cache  # at most 513 entries
+def _shared_identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return tuple(range(n)), tuple(range(1, n + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +38,7 @@ class AlignedText:
 
     @classmethod
     def of(cls, text: str) -> AlignedText:
-        n = len(text)
-        return cls(text, tuple(range(n)), tuple(range(1, n + 1)))
+        return cls(text, *_identity(len(text)))
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """Map ``text[start:end]`` back to a span of the original string."""
