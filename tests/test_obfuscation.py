@@ -160,6 +160,24 @@ def test_rewrite_shortcut_prechecks_hold_for_every_match() -> None:
     assert found["variant"] >= 20 and found["url"] >= 5
 
 
+def test_repetition_precheck_holds_wherever_a_repetition_is_found() -> None:
+    """Repetition is only searched where a character comes back three times at a step of 1-4: every
+    text the repetition pattern matches (chat data, a unit of each length written for this test,
+    random strings over few characters, where repeats are common) must pass that pre-check."""
+    import random
+
+    from nlp.text.signals import _MAY_REPEAT, _REPETITION
+
+    rng = random.Random(0)
+    alphabet = list("哈啊a1 \n")
+    written = ["冲冲冲冲", "好呀好呀好呀", "加油啊加油啊加油啊", "一起来吧一起来吧一起来吧", "abcdabcdabcd!"]
+    random_texts = ("".join(rng.choices(alphabet, k=rng.randint(1, 25))) for _ in range(20_000))
+    texts = [*_chat_texts(), *written, *random_texts]
+    repeated = [t for t in texts if _REPETITION.search(t)]
+    assert len(repeated) > 500 and set(written) <= set(repeated)
+    assert all(_MAY_REPEAT.search(t) for t in repeated)
+
+
 def test_contact_pattern_prechecks_hold_for_every_match() -> None:
     """Each contact pattern only runs when one of its required substrings is present: every match
     the pattern finds in real messages must contain one."""
