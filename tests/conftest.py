@@ -17,6 +17,12 @@ def _require_default_model() -> None:
         pytest.skip("default encoder not fetched: run `make test` (it runs `qunshao model fetch`)")
 
 
+@pytest.fixture
+def default_model() -> None:
+    """For tests that load the default encoder themselves (their own settings, or through the CLI)."""
+    _require_default_model()
+
+
 @pytest.fixture(scope="session")
 def onnx_encoder():
     _require_default_model()

@@ -191,7 +191,7 @@ def test_feedback_from_the_service_retrains_into_a_new_version(tmp_path: Path) -
     assert runner.invoke(app, ["model", "use", "v0009", "--store", str(store_dir)]).exit_code == 1
 
 
-def test_score_with_a_vector_cache_reruns_from_disk(tmp_path: Path) -> None:
+def test_score_with_a_vector_cache_reruns_from_disk(tmp_path: Path, default_model: None) -> None:
     import sqlite3
 
     sample = str(DATA / "sample_chat.jsonl")

@@ -56,7 +56,7 @@ def test_vectors_do_not_depend_on_batching(onnx_encoder, sample_texts) -> None:
     np.testing.assert_array_equal(big[60:], big[:20])  # duplicates are embedded once and fanned out
 
 
-def test_token_budget_batches_and_cache(sample_texts) -> None:
+def test_token_budget_batches_and_cache(sample_texts, default_model) -> None:
     from nlp.embed import Encoder
 
     encoder = Encoder(token_budget=50, batch_size=8, cache_size=5)
@@ -130,7 +130,7 @@ def test_local_model_directory_works_with_both_backends(onnx_encoder, tmp_path) 
     assert float(by_path.encode(text)[0] @ onnx_encoder.encode(text)[0]) > 0.999
 
 
-def test_texts_evicted_between_tokenize_and_encode_are_still_embedded(sample_texts) -> None:
+def test_texts_evicted_between_tokenize_and_encode_are_still_embedded(sample_texts, default_model) -> None:
     # score_stream tokenises batch k+1 while batch k runs; batch k may evict what k+1 found cached.
     from nlp.embed import Encoder
     from nlp.text import normalize
