@@ -67,9 +67,11 @@ def top_terms_of_batch(
     one sort ranks all of them (by text, then weight, then first occurrence) and only the walk
     past overlapping grams is per text."""
     found: dict[int, list[tuple[str, int]]] = {t: [] for t in texts}
-    exact = [t for t in found if candidates.exact[t]]
-    for t in found:
-        if not candidates.exact[t]:  # positions would not match: from the text itself
+    exact = []
+    for t, is_exact in zip(found, candidates.exact[list(found)].tolist(), strict=True):
+        if is_exact:
+            exact.append(t)
+        else:  # positions would not match: from the text itself
             found[t] = top_terms(analyses[t], weights, k)
     rows = np.asarray(exact, dtype=np.intp)
     first, sizes = candidates.indptr[rows], candidates.indptr[rows + 1] - candidates.indptr[rows]
