@@ -20,10 +20,10 @@ def _identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Starts and ends of an unchanged text of length ``n``. Tuples, so every message of a chat-like
     length shares them (building them was a tenth of normalising a chat message); long texts are
     rare and would make the shared ones big."""
-    return _shared_identity(n) if n <= 512 else (tuple(range(n)), tuple(range(1, n + 1)))
+    return _shared_identity(n) if n <= 256 else (tuple(range(n)), tuple(range(1, n + 1)))
 
 
-@cache  # at most 513 entries
+@cache  # at most 257 entries, ~1 MB in all
 def _shared_identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(range(n)), tuple(range(1, n + 1))
 
