@@ -248,3 +248,38 @@ def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
         inexact = dataclasses.replace(block.terms, exact=block.terms.exact & (rng.random(len(texts)) < 0.8))
         assert top_terms_of_batch(block.analyses, weights, inexact, subset) == [expected[t] for t in subset]
     assert named > len(texts)
+
+
+@pytest.mark.parametrize("rows", ["chat", "all"])
+def test_negativity_threshold_is_chosen_on_the_chat_rows(small_model: MessageClassifier, rows: str) -> None:
+    """Public dev negatives that score high (forum comments on heated topics) must not set the
+    operating point for group chat, where insults score lower than they do and chat's own
+    negatives lower still; every other label's thresholds are the same either way."""
+    import copy
+
+    from nlp.train.datasets import LabelledSet
+    from nlp.train.recipe import Recipe, tune_thresholds
+
+    rng = np.random.default_rng(0)
+    chat = [(1, 0.6, 0.7)] * 20 + [(0, 0.0, 0.3)] * 80  # (insult?, negativity score range)
+    public = [(1, 0.85, 0.95)] * 200 + [(0, 0.55, 0.75)] * 200
+    labelled = chat + public
+    y = np.array([[int(i % 5 == 0), label, -1] for i, (label, _, _) in enumerate(labelled)], dtype=np.int8)
+    proba = np.zeros((len(labelled), len(LABELS)))
+    proba[:, 1] = [rng.uniform(low, high) for _, low, high in labelled]
+    proba[:, 0] = np.where(y[:, 0] == 1, 0.9, 0.1)
+    dev = LabelledSet(
+        [Message(text=str(i), id=str(i)) for i in range(len(labelled))], y, ["chat"] * 100 + ["cold_dev"] * 400
+    )
+    clf = copy.deepcopy(small_model)
+    tune_thresholds(clf, dev, proba, np.arange(len(labelled)) < 100, Recipe(negativity_threshold_on=rows))
+    if rows == "chat":
+        assert 0.3 <= clf.thresholds_["negativity"] <= 0.6  # all of chat's insults, none of its calm lines
+    else:
+        assert clf.thresholds_["negativity"] > 0.7  # the public negatives decide
+    assert clf.block_thresholds_["negativity"] >= clf.thresholds_["negativity"]
+    everything = copy.deepcopy(small_model).tune_thresholds(
+        proba, y, sample_weight=np.where(np.arange(len(labelled)) < 100, 8.0, 1.0), priors=Recipe().priors
+    )
+    assert clf.thresholds_["ad"] == everything.thresholds_["ad"]
+    assert clf.block_thresholds_["negativity"] >= everything.block_thresholds_["negativity"]

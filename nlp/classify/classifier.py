@@ -374,8 +374,10 @@ class MessageClassifier:
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
         priors: Mapping[str, float] | None = None,
+        labels: Sequence[str] | None = None,
     ) -> MessageClassifier:
-        """Per label: the (weighted) F1-best threshold on dev (the middle of a tie); the block threshold is the lowest one
+        """Per label (``labels``: only these; the others keep theirs): the (weighted) F1-best
+        threshold on dev (the middle of a tie); the block threshold is the lowest one
         whose dev precision reaches ``block_precision``, never below the review threshold nor below
         ``min_block_score``: blocking is automatic, so a small dev set with perfect precision at a
         low score must not make a 0.15 score block.
@@ -386,7 +388,11 @@ class MessageClassifier:
         grid = np.linspace(0.05, 0.95, 91)
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         for j, label in enumerate(self.labels):
+            if labels is not None and label not in labels:
+                continue
             known = y[:, j] != UNKNOWN
+            if not known.any():  # nothing on dev says anything about this label: keep its thresholds
+                continue
             truth, scores, w = y[known, j].astype(int), proba[known, j], weights[known].copy()
             if priors and label in priors and 0 < truth.sum() < len(truth):
                 prior = priors[label]
