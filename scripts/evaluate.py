@@ -16,6 +16,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
 import time
 import zipfile
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from bench_encoder import cpu_name  # scripts/, beside this one
 from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
 
 from nlp.classify.model_files import load_classifier, read_manifest
@@ -147,9 +149,10 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
     lines = [
         "# Evaluation",
         "",
-        f"Command: `{command}` ({time.strftime('%Y-%m-%d')}), on the 2-core CPU machine described in "
-        "docs/benchmarks.md. Thresholds are each model's own, chosen on dev (`data/labelled/chat_dev.jsonl` + "
-        "COLD dev + SWSR dev) when the model was built; no number below was used to choose anything.",
+        f"Command: `{command}` ({time.strftime('%Y-%m-%d')}), on {cpu_name()}, {os.cpu_count()} cores. "
+        "Thresholds are each model's own, chosen on dev (`data/labelled/chat_dev.jsonl` + COLD dev + SWSR dev; "
+        "negativity's review threshold on the chat rows alone) when the model was built; no number below was "
+        "used to choose anything.",
         "Topic clustering and the conflict monitor are evaluated separately: docs/eval-topics.md "
         "(`scripts/evaluate_topics.py`) and docs/eval-conflicts.md (`scripts/evaluate_conflicts.py`).",
         "",
