@@ -73,9 +73,9 @@ _SEP_BETWEEN_CJK = re.compile(r"(?<=[\u4e00-\u9fff])[.·*_\-~|/](?=[\u4e00-\u9ff
 # A cheap proof that the whole chain below would leave a message as it is (most messages): every
 # rewrite follows a match, so text that none of them can match comes out unchanged. Two rewrites
 # need more than their pattern: a digit run is joined only with 7+ digits, and a run of Chinese
-# numerals converts only with 2+ Chinese digits. The patterns are
-# searched one group at a time, each only where a character it cannot match without is present:
-# one regex of all of them cost 9 us per message, most of de-obfuscation's time.
+# numerals converts only with 2+ Chinese digits. The patterns are searched one group at a time,
+# each only where a character it cannot match without is present: one regex of all of them cost
+# 9 us per message, most of de-obfuscation's time.
 _SEVEN_DIGIT_RUN = re.compile(rf"\d(?:[{_SEP_CLASS}]{{0,3}}\d){{6,}}")
 _DIGIT = re.compile(r"\d")
 _VARIANTS = re.compile("|".join(f"(?:{q.pattern})" for q in (*_WECHAT_VARIANTS, *_QQ_VARIANTS, _GROUP_VARIANTS)))

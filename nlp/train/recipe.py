@@ -17,7 +17,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
@@ -55,7 +55,7 @@ class Recipe:
     priors: dict[str, float] = field(default_factory=lambda: {"ad": 0.05, "negativity": 0.05, "offtopic": 0.25})
     # which dev rows choose negativity's review threshold: "chat" (the group-chat rows) or "all"
     # (with COLD and SWSR dev); see tune_thresholds
-    negativity_threshold_on: str = "chat"
+    negativity_threshold_on: Literal["chat", "all"] = "chat"
 
 
 def balance_weights(data: LabelledSet, chat_weight: float) -> np.ndarray:
