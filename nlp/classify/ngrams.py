@@ -153,7 +153,7 @@ class _GramColumnCache:
             found[inside] = known[at[inside]] == keys[inside]
             if not found.all():
                 new = keys[~found]
-                new_columns = np.fromiter((gram_column(_unpack(k, n)) for k in new.tolist()), np.int64, len(new))
+                new_columns = np.fromiter(map(gram_column, _unpack_all(new, n)), np.int64, len(new))
                 where = np.searchsorted(known, new)
                 known, columns = np.insert(known, where, new), np.insert(columns, where, new_columns)
                 self._tables[n] = (known, columns)
@@ -225,8 +225,13 @@ def _is_alnum(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _unpack(key: int, n: int) -> str:
-    return "".join(chr((key >> (21 * (n - 1 - k))) & 0x1FFFFF) for k in range(n))
+def _unpack_all(keys: np.ndarray, n: int) -> list[str]:
+    """The grams of packed ``keys`` (``n`` code points each): all code points decoded in one call,
+    then cut every ``n`` characters (a string per key built in Python cost more than hashing it)."""
+    shifts = np.array([21 * (n - 1 - k) for k in range(n)], dtype=np.uint64)
+    points = ((keys.astype(np.uint64)[:, None] >> shifts) & np.uint64(0x1FFFFF)).astype("<u4")
+    text = points.tobytes().decode("utf-32-le")
+    return [text[i : i + n] for i in range(0, len(text), n)]
 
 
 _GRAM_COLUMNS = _GramColumnCache()
