@@ -67,12 +67,8 @@ SIGNAL_FEATURE_NAMES = (
 )
 
 
-def signal_features(analysis: TextAnalysis) -> np.ndarray:
-    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale)."""
-    return np.array(_signal_row(analysis), dtype=np.float32)
-
-
 def _signal_row(analysis: TextAnalysis) -> list[float]:
+    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale)."""
     kinds = [s.kind for s in analysis.signals]
     contacts = [s for s in analysis.signals if s.kind in CONTACT_KINDS]
     text = analysis.normalized
@@ -101,7 +97,8 @@ def _signal_row(analysis: TextAnalysis) -> list[float]:
 
 
 def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
-    """Rows of :func:`signal_features`, built as one array (an array per row cost as much again)."""
+    """One row of :data:`SIGNAL_FEATURE_NAMES` per message, built as one array (an array per row
+    cost as much again)."""
     rows = [_signal_row(a) for a in analyses]
     return np.array(rows, dtype=np.float32).reshape(len(rows), len(SIGNAL_FEATURE_NAMES))
 
