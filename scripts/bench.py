@@ -35,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_encoder import cpu_name  # noqa: E402  (scripts/, beside this one)
+
 from nlp.io import Message  # noqa: E402
 
 COMMON = ["收到", "+1", "好的", "哈哈哈", "谢谢", "好的谢谢", "👍", "早上好", "明白", "哈哈哈哈哈", "辛苦了", "在吗"]
@@ -241,14 +243,7 @@ def _write(args, rows, rounds, peak, lengths, realistic, device) -> None:
     import onnxruntime
     import torch
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_name()
     lines = [
         "# Batch-core benchmark",
         "",
