@@ -103,6 +103,30 @@ def test_contact_cue_without_id_is_still_reported() -> None:
     assert kinds.count("contact_cue") == 2
 
 
+@pytest.mark.parametrize("message", ["加我电话138****5678详聊", "电话：138XXXX5678 王经理", "联系 138******11"])
+def test_masked_mobile_number_is_still_a_phone(message: str) -> None:
+    """Exports, screenshots and our own redaction mask the middle digits; the contact is still there
+    (an ad stays an ad in a redacted archive), reported as sent, not as an evasion or a flood of ``*``."""
+    analysis = analyze(message)
+    (signal,) = analysis.signals_of("phone")
+    assert signal.value == signal.text.casefold()
+    assert message[signal.start : signal.end] == signal.text and not signal.obfuscated
+    assert analysis.signals_of("repetition") == ()
+
+
+def test_redacted_archive_keeps_its_phone_signal_and_redaction_is_stable() -> None:
+    from nlp.text.redact import redact
+
+    once = redact("跑鞋低价清仓，电话13800001111，微信 shoes_888")
+    assert "13800001111" not in once and [s.kind for s in analyze(once).contacts] == ["phone"]
+    assert redact(once) == once
+
+
+@pytest.mark.parametrize("message", ["138*11", "价格1380***起", "评分 4.8***，1399元"])
+def test_stars_beside_digits_are_not_a_masked_phone(message: str) -> None:
+    assert analyze(message).signals_of("phone") == ()
+
+
 def test_obfuscated_span_maps_back_to_original_text() -> None:
     message = "优惠多多，加薇❤：ppt_vip888 备注模板"
     (signal,) = analyze(message).signals_of("wechat")

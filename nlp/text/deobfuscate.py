@@ -102,10 +102,15 @@ def _cn_number(match: re.Match[str]) -> str:
     return "".join(_CN_DIGITS.get(ch, ch) for ch in run)
 
 
+# A mobile number masked in the middle (138***5678 after normalisation squeezed ``****``; our own
+# redaction writes 138******11): the stars are the mask, not separators to join across.
+_MASKED_MOBILE = re.compile(r"1[3-9]\d\*{3,}(?:\d{4}|\d{2})")
+
+
 def _join_digits(match: re.Match[str]) -> str:
     run = match.group(0)
     digits = "".join(ch for ch in run if ch.isdigit())
-    return digits if len(digits) >= 7 else run
+    return digits if len(digits) >= 7 and _MASKED_MOBILE.fullmatch(run) is None else run
 
 
 def deobfuscate_aligned(normalized: AlignedText) -> AlignedText:

@@ -23,6 +23,8 @@ def redact(text: str) -> str:
     for start, end, kind, value in spans:
         if end > last_start:  # overlapping spans: keep the first (rightmost already replaced)
             continue
+        if kind == "phone" and not value.isdigit():  # already masked (138****5678): leave it as sent
+            continue
         mask = f"{value[:3]}{'*' * max(len(value) - 5, 1)}{value[-2:]}" if kind == "phone" else "[已隐去]"
         out = out[:start] + mask + out[end:]
         last_start = start

@@ -64,7 +64,13 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
         ),
         0,
     ),
-    ("phone", re.compile(r"(?<![\d*x])(?:\+?86)?(1[3-9]\d(?:\d{4}|[x*]{4})\d{4})(?![\d*x])"), 1),
+    # a mobile number, also masked the way exports, screenshots and our own redaction write it:
+    # 138****5678 / 138xxxx5678 (normalisation squeezes ``****`` to ``***``) and 138******11
+    (
+        "phone",
+        re.compile(r"(?<![\d*x])(?:\+?86)?(1[3-9]\d(?:\d{4}\d{4}|x{4}\d{4}|\*{3,}(?:\d{4}|\d{2})))(?![\d*x])"),
+        1,
+    ),
     ("wechat", re.compile(rf"微信{_ASSIGN}([a-z][-_a-z0-9]{{5,19}}|\d{{5,12}}){_ID_END}"), 1),
     ("wechat", re.compile(rf"(wxid_[a-z0-9]{{4,}}){_ID_END}"), 1),
     ("qq", re.compile(rf"qq{_ASSIGN}([1-9]\d{{4,11}})(?!\d)"), 1),
@@ -139,11 +145,19 @@ def _is_layout_noise(unit: str) -> bool:
     return any(ch.isdigit() or ch.isspace() or unicodedata.category(ch)[0] in "MC" for ch in unit)
 
 
+def _inside_phone(found: list[Signal], start: int, end: int) -> bool:
+    """The mask of a masked number (``138****5678``) is not a repeated-character flood."""
+    return any(s.kind == "phone" and s.start <= start and end <= s.end for s in found)
+
+
 def _span_signal(kind: SignalKind, value: str, view: AlignedText, start: int, end: int, original: str) -> Signal:
     src_start, src_end = view.source_span(start, end)
     raw = original[src_start:src_end]
     if kind == "url":  # link paths are case-sensitive (t.cn/A6xYz): report them as sent
         value = raw
+    elif kind == "phone" and not value.isdigit():  # masked (138****5678): as sent; a mask is no evasion
+        value = _plain(raw)
+        return Signal(kind, value, src_start, src_end, raw, False)
     obfuscated = _plain(raw) != _squash(view.text[start:end])
     return Signal(kind, value, src_start, src_end, raw, obfuscated)
 
@@ -168,7 +182,7 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
         found.append(_span_signal("emoji", m.group(0), normalized, m.start(), m.end(), original))
     for m in _REPETITION.finditer(original) if _MAY_REPEAT.search(original) else ():
         unit = m.group(1) or m.group(2)
-        if _is_layout_noise(unit):
+        if _is_layout_noise(unit) or _inside_phone(found, m.start(), m.end()):
             continue
         found.append(Signal("repetition", unit, m.start(), m.end(), m.group(0)))
     found.sort(key=lambda s: (s.start, s.end, s.kind))
