@@ -114,6 +114,16 @@ def test_masked_mobile_number_is_still_a_phone(message: str) -> None:
     assert analysis.signals_of("repetition") == ()
 
 
+@pytest.mark.parametrize(
+    ("message", "flood"),
+    [("报名热线xxxxxxxxxxx", False), ("联系王xx老师，x月x日开课，电话****", False), ("冲冲冲冲冲", True), ("xdxdxd", True)],
+)
+def test_a_run_of_mask_characters_is_no_flood(message: str, flood: bool) -> None:
+    """An archive's masked digits or names are placeholders; calling them a repeated-character flood
+    told the ad head that a masked notice was idle chatter (its repetition weight is negative)."""
+    assert bool(analyze(message).signals_of("repetition")) is flood
+
+
 def test_redacted_archive_keeps_its_phone_signal_and_redaction_is_stable() -> None:
     from nlp.text.redact import redact
 

@@ -141,8 +141,15 @@ def _plain(raw: str) -> str:
     return _squash("".join(folded).casefold())
 
 
+# Characters that stand in for hidden ones (王xx, 138****5678, an archive's digits masked as x): a run
+# of them is a placeholder, not a flood.
+_MASK_CHARS = frozenset("xX*×＊")
+
+
 def _is_layout_noise(unit: str) -> bool:
-    return any(ch.isdigit() or ch.isspace() or unicodedata.category(ch)[0] in "MC" for ch in unit)
+    return all(ch in _MASK_CHARS for ch in unit) or any(
+        ch.isdigit() or ch.isspace() or unicodedata.category(ch)[0] in "MC" for ch in unit
+    )
 
 
 def _inside_phone(found: list[Signal], start: int, end: int) -> bool:
