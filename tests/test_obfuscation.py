@@ -116,7 +116,12 @@ def test_masked_mobile_number_is_still_a_phone(message: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "flood"),
-    [("报名热线xxxxxxxxxxx", False), ("联系王xx老师，x月x日开课，电话****", False), ("冲冲冲冲冲", True), ("xdxdxd", True)],
+    [
+        ("报名热线xxxxxxxxxxx", False),
+        ("联系王xx老师，x月x日开课，电话****", False),
+        ("冲冲冲冲冲", True),
+        ("xdxdxd", True),
+    ],
 )
 def test_a_run_of_mask_characters_is_no_flood(message: str, flood: bool) -> None:
     """An archive's masked digits or names are placeholders; calling them a repeated-character flood
