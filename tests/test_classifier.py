@@ -283,3 +283,26 @@ def test_negativity_threshold_is_chosen_on_the_chat_rows(small_model: MessageCla
     )
     assert clf.thresholds_["ad"] == everything.thresholds_["ad"]
     assert clf.block_thresholds_["negativity"] >= everything.block_thresholds_["negativity"]
+
+
+def test_threshold_follows_a_neighbourhood_not_a_one_message_spike() -> None:
+    """Two heavy dev rows a hair apart (a chat false positive at 0.745, a chat ad at 0.755: after
+    the chat/public balance one chat row weighs dozens) make a one-point spike in the F1 curve; the
+    single-point rule jumps to it, the windowed rule stays on the broad plateau below."""
+    rng = np.random.default_rng(1)
+    scores = np.r_[rng.uniform(0.8, 0.99, 50), rng.uniform(0.4, 0.6, 4), [0.755], rng.uniform(0.0, 0.3, 300), [0.745]]
+    truth = np.r_[np.ones(55), np.zeros(301)]
+    weights = np.ones(len(scores))
+    weights[[54, -1]] = 10.0
+    y = np.full((len(scores), len(LABELS)), -1, dtype=np.int8)
+    y[:, 0] = truth
+    proba = np.zeros((len(scores), len(LABELS)))
+    proba[:, 0] = scores
+
+    def tuned(window: float) -> float:
+        clf = MessageClassifier(threshold_window=window)
+        clf.thresholds_, clf.block_thresholds_ = {}, {}
+        return clf.tune_thresholds(proba, y, sample_weight=weights).thresholds_["ad"]
+
+    assert tuned(0.0) == 0.75
+    assert 0.3 < tuned(0.05) <= scores[50:54].min()  # above the negatives, at or below every positive
