@@ -129,6 +129,13 @@ def test_a_run_of_mask_characters_is_no_flood(message: str, flood: bool) -> None
     assert bool(analyze(message).signals_of("repetition")) is flood
 
 
+def test_digits_of_a_phone_in_chinese_numerals_are_no_flood() -> None:
+    """零零零零 inside 壹叁捌 零零零零 壹壹壹壹 is part of the number the phone signal reports."""
+    analysis = analyze("联系 壹叁捌 零零零零 壹壹壹壹")
+    assert [s.value for s in analysis.signals_of("phone")] == ["13800001111"]
+    assert analysis.signals_of("repetition") == ()
+
+
 def test_redacted_archive_keeps_its_phone_signal_and_redaction_is_stable() -> None:
     from nlp.text.redact import redact
 
