@@ -103,8 +103,10 @@ def _cn_number(match: re.Match[str]) -> str:
 
 
 # A mobile number masked in the middle (138***5678 after normalisation squeezed ``****``; our own
-# redaction writes 138******11): the stars are the mask, not separators to join across.
-_MASKED_MOBILE = re.compile(r"1[3-9]\d\*{3,}(?:\d{4}|\d{2})")
+# redaction writes 138******11): the stars are the mask, not separators to join across. The phone
+# signal (nlp.text.signals) matches the same shape with this pattern.
+MASKED_MOBILE = r"1[3-9]\d\*{3,}(?:\d{4}|\d{2})"
+_MASKED_MOBILE = re.compile(MASKED_MOBILE)
 
 
 def _join_digits(match: re.Match[str]) -> str:

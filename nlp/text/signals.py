@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nlp.text.aligned import AlignedText
-from nlp.text.deobfuscate import EMOJI_CLASS
+from nlp.text.deobfuscate import EMOJI_CLASS, MASKED_MOBILE
 
 SignalKind = Literal[
     "url", "phone", "wechat", "qq", "qq_group", "contact_cue", "money", "mention", "emoji", "repetition"
@@ -68,7 +68,7 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
     # 138****5678 / 138xxxx5678 (normalisation squeezes ``****`` to ``***``) and 138******11
     (
         "phone",
-        re.compile(r"(?<![\d*x])(?:\+?86)?(1[3-9]\d(?:\d{4}\d{4}|x{4}\d{4}|\*{3,}(?:\d{4}|\d{2})))(?![\d*x])"),
+        re.compile(rf"(?<![\d*x])(?:\+?86)?(1[3-9]\d(?:\d{{4}}|x{{4}})\d{{4}}|{MASKED_MOBILE})(?![\d*x])"),
         1,
     ),
     ("wechat", re.compile(rf"微信{_ASSIGN}([a-z][-_a-z0-9]{{5,19}}|\d{{5,12}}){_ID_END}"), 1),
@@ -153,7 +153,8 @@ def _is_layout_noise(unit: str) -> bool:
 
 
 def _inside_phone(found: list[Signal], start: int, end: int) -> bool:
-    """The mask of a masked number (``138****5678``) is not a repeated-character flood."""
+    """A phone's own digits are no flood: 零零零零 in 壹叁捌 零零零零 壹壹壹壹 (the mask of a masked
+    number is caught earlier, by :data:`_MASK_CHARS`)."""
     return any(s.kind == "phone" and s.start <= start and end <= s.end for s in found)
 
 
