@@ -200,9 +200,9 @@ def test_fast_ngram_hashing_equals_the_vectorizer() -> None:
 
 
 def test_direct_heads_equal_sklearn_predict_proba(small_model) -> None:
-    messages = [
-        Message(text=t, id=str(i)) for i, t in enumerate(["兼职刷单日结，私聊", "你是猪吗", "收到", "今晚跑步吗"])
-    ]
+    topics = [None, None, "南山夜跑团：跑步训练", "南山夜跑团：跑步训练"]  # the ad head reads a purpose too
+    texts = ["兼职刷单日结，私聊", "你是猪吗", "收到", "今晚跑步吗"]
+    messages = [Message(text=t, id=str(i), group_topic=g) for i, (t, g) in enumerate(zip(texts, topics, strict=True))]
     feats = small_model.features(messages)
     direct = small_model.predict_proba_features(feats)
     for j, label in enumerate(small_model.labels):
@@ -306,3 +306,16 @@ def test_threshold_follows_a_neighbourhood_not_a_one_message_spike() -> None:
 
     assert tuned(0.0) == 0.75
     assert 0.3 < tuned(0.05) <= scores[50:54].min()  # above the negatives, at or below every positive
+
+
+def test_ad_head_reads_the_group_purpose_only_where_one_is_known(small_model: MessageClassifier) -> None:
+    """Spam is usually unrelated to the group it is posted in; without a purpose (a bot message with
+    no profile, a public corpus) the ad score must not move at all."""
+    text = "PPT排版字体配色的课程作业今晚交"
+    topics = ["PPT设计学习群：排版、字体、配色与课程作业", "钓鱼爱好者群：钓点、饵料与渔获", None]
+    messages = [Message(text=text, id=str(i), group=f"g{i}", group_topic=t) for i, t in enumerate(topics)]
+    feats = small_model.features(messages)
+    block = small_model._purpose_block(feats)
+    assert (block[2] == 0).all() and block[0, 0] > block[1, 0]
+    ad = small_model.predict_proba_features(feats)[:, LABELS.index("ad")]
+    assert ad[0] < ad[1]  # on the group's own topic: less of an ad than the same words anywhere else

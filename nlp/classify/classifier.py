@@ -106,6 +106,7 @@ class MessageClassifier:
         min_mlp_positives: int = 500,
         mlp_calibration_folds: int = 10,
         threshold_window: float = 0.05,
+        purpose_labels: Sequence[str] = ("ad",),
     ) -> None:
         self.encoder = encoder
         self.labels = tuple(labels)
@@ -120,6 +121,7 @@ class MessageClassifier:
         self.block_precision = block_precision
         self.min_block_score = min_block_score
         self.threshold_window = threshold_window
+        self.purpose_labels = tuple(purpose_labels)
 
     # ----------------------------------------------------------------- features
     def features(
@@ -232,7 +234,30 @@ class MessageClassifier:
         return hash_ngrams([analyze(t, segment=False).deobfuscated for t in texts]).toarray()
 
     def _head_input(self, label: str, feats: Features) -> sp.csr_matrix:
-        return feats.offtopic if label == "offtopic" else feats.base
+        if label == "offtopic":
+            return feats.offtopic
+        if label in self._purpose_labels():
+            return sp.hstack([feats.base, sp.csr_matrix(self._purpose_block(feats))], format="csr")
+        return feats.base
+
+    def _purpose_labels(self) -> tuple[str, ...]:
+        """Labels besides off-topic whose head reads :meth:`_purpose_block` (none in models saved
+        before it existed)."""
+        return tuple(label for label in getattr(self, "purpose_labels", ()) if label != "offtopic")
+
+    def _purpose_block(self, feats: Features) -> np.ndarray:
+        """How much more (or less) related to its group's stated purpose a message is than a
+        training message typically was, and exactly 0 where no purpose is known.
+
+        Why the ad head reads it: selling is the topic of a second-hand group and an ad anywhere
+        else; the same ``九成新…一百五自提`` was an ad in a parents' group and a member's listing in
+        the 闲置 group, and a head blind to the group had to split the difference (dev: 0.755 as an
+        ad). Centred so that a message of typical relatedness is not shifted, and zero without a
+        purpose rather than "unrelated": the public sets and a bot message with no profile must
+        score as before, and every ad training row has a purpose while most negatives (COLD, SWSR)
+        do not, so a "purpose known" column would learn the data source, not the group."""
+        related = feats.related[:, :2] - self.purpose_centre_
+        return (related * feats.related[:, 2:3] * feats.related_weight).astype(np.float32)
 
     # --------------------------------------------------------------- estimator
     def fit(
@@ -249,6 +274,13 @@ class MessageClassifier:
             raise ValueError(f"y must have shape ({len(messages)}, {len(self.labels)}), got {y.shape}")
         feats = self.features(messages, profiles)
         self.__dict__.pop("_head_cache", None)
+        has_purpose = feats.related[:, 2] > 0
+        weight_all = np.ones(len(messages)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.purpose_centre_ = (
+            np.average(feats.related[has_purpose, :2], axis=0, weights=weight_all[has_purpose]).astype(np.float32)
+            if has_purpose.any()
+            else np.zeros(2, dtype=np.float32)
+        )
         self.heads_: dict[str, CalibratedClassifierCV] = {}
         self.n_train_: dict[str, dict[str, int]] = {}
         n_ngrams = feats.ngrams.shape[1]
@@ -302,6 +334,8 @@ class MessageClassifier:
                 decision += feats.dense @ weights[n_text:end]
             if label == "offtopic":
                 decision += (feats.related * feats.related_weight) @ weights[end:]
+            elif label in self._purpose_labels():
+                decision += self._purpose_block(feats) @ weights[end:]
             if stacked is not None:
                 decision += stacked.mlp_logit(self._dense_block(label, feats)) / stacked.mlp_scale_
             out[:, j] = expit(-(slope * decision + offset))
@@ -314,6 +348,8 @@ class MessageClassifier:
             blocks.append(feats.dense)
         if label == "offtopic":
             blocks.append(feats.related * feats.related_weight)
+        elif label in self._purpose_labels():
+            blocks.append(self._purpose_block(feats))
         return np.hstack(blocks)
 
     def _mlp_hidden(self, label: str, target: np.ndarray) -> int:
