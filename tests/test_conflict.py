@@ -127,3 +127,24 @@ def test_jabs_traded_while_several_members_laugh_score_lower_than_the_same_jabs_
     assert banter.features["laughter"] == fight.features["laughter"]  # same share of laughing messages
     assert banter.features["laughing_users"] == 2 and fight.features["laughing_users"] == 0
     assert banter.score < fight.score
+
+
+def test_members_who_jab_and_laugh_count_as_banter_not_as_a_fight() -> None:
+    # The same heated messages and the same laughs; only who laughs differs: the jabbers themselves
+    # (friends teasing) or a bystander (a fight someone finds funny).
+    from nlp.conflict.scorer import EscalationScorer, WindowMessage
+
+    def msg(i: int, user: str, negativity: float, laughter: bool) -> WindowMessage:
+        return WindowMessage(
+            id=f"m{i}", user=user, ts=None, negativity=negativity, ad=0.0, target=None,
+            rumour=False, threat=False, calming=False, laughter=laughter, resolution=False,
+        )  # fmt: skip
+
+    heated = [msg(0, "a", 0.7, False), msg(1, "b", 0.7, False), msg(2, "a", 0.6, False)]
+    jabbers_laugh = [*heated, msg(3, "a", 0.05, True), msg(4, "b", 0.05, True)]
+    bystanders_laugh = [*heated, msg(3, "c", 0.05, True), msg(4, "d", 0.05, True)]
+    scorer = EscalationScorer()
+    banter, fight = scorer.score(jabbers_laugh), scorer.score(bystanders_laugh)
+    assert banter.features["laughing_users"] == fight.features["laughing_users"] == 1
+    assert banter.features["laughing_hostiles"] == 2 and fight.features["laughing_hostiles"] == 0
+    assert banter.score < fight.score

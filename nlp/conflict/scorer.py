@@ -18,10 +18,15 @@ via ``reply_to`` or @mentions, and its cues):
   * ``laughter``     — share of messages laughing (friendly 互怼 laughs, a fight does not);
   * ``laughing_users``— distinct members laughing, beyond the first: in banter the people trading
                        jabs laugh too, while a lone 哈哈 also turns up as sarcasm inside a real fight;
+  * ``laughing_hostiles`` — members who sent a heated message *and* laughed in the window: friends
+                       trading jabs laugh at their own (``你个菜鸡…`` then ``笑死，今晚继续互坑``); in
+                       a fight the people throwing the insults rarely do. Added when a retrained
+                       classifier scored such jabs ~0.1 higher and dev banter (n9) alerted again;
+                       -0.5 and -1 both quieted it without losing a dev conflict, -0.75 is between;
   * ``resolution``   — apologies and an admin closing the matter (抱歉, 已移出, 修好了);
   * ``rough_group``  — the group's own long-run negativity (a rough group needs more to alarm).
 The score is a logistic function of a weighted sum; the weights were set by hand on the dev
-conversations of data/conflicts (error analysis, not fitting: there are too few to fit 9 weights).
+conversations of data/conflicts (error analysis, not fitting: there are too few conversations to fit a dozen weights).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ WEIGHTS = {
     "calming": 1.2,
     "laughter": -6.0,
     "laughing_users": -1.0,
+    "laughing_hostiles": -0.75,
     "resolution": -1.0,
     "rough_group": -6.0,
 }
@@ -106,6 +112,7 @@ class EscalationScorer:
             if hits >= 2:
                 attackers = {m.user for m in heated if m.user != target}
         rumour_users = {m.user for m in window if m.rumour}
+        laughing = {m.user for m in window if m.laughter}
         features = {
             "heat": sum(max(m.negativity - 0.15, 0.0) for m in window if m.ad < 0.5),
             "hostile_users": float(len({m.user for m in heated})),
@@ -115,7 +122,8 @@ class EscalationScorer:
             "threat": float(sum(m.threat and (m.negativity >= warm or m.target is not None) for m in window)),
             "calming": float(sum(m.calming for m in window)),
             "laughter": sum(m.laughter for m in window) / max(len(window), 1),
-            "laughing_users": float(max(len({m.user for m in window if m.laughter}) - 1, 0)),
+            "laughing_users": float(max(len(laughing) - 1, 0)),
+            "laughing_hostiles": float(len({m.user for m in heated} & laughing)),
             "resolution": float(sum(m.resolution for m in window)),
             "rough_group": group_negativity,
         }
