@@ -319,3 +319,38 @@ def test_ad_head_reads_the_group_purpose_only_where_one_is_known(small_model: Me
     assert (block[2] == 0).all() and block[0, 0] > block[1, 0]
     ad = small_model.predict_proba_features(feats)[:, LABELS.index("ad")]
     assert ad[0] < ad[1]  # on the group's own topic: less of an ad than the same words anywhere else
+
+
+def test_offtopic_threshold_also_reads_dev_conversations(small_model: MessageClassifier) -> None:
+    """The dev timelines (discussions woven with chatter threads) join the chat dev rows for
+    off-topic's threshold only; their scores are the pipeline's, in conversation."""
+    import copy
+
+    from sklearn.metrics import f1_score
+
+    from nlp.train.datasets import LabelledSet
+    from nlp.train.recipe import TIMELINES_DEV, Recipe, timeline_scores, tune_offtopic_on_timelines
+
+    dev = load_labelled(CHAT_DEV)
+    proba = small_model.predict_proba(dev.messages)
+    chat_rows = np.ones(len(dev), dtype=bool)
+    scores, gold = timeline_scores(small_model, [TIMELINES_DEV])
+    assert len(scores) == len(gold) > 200 and 0 < gold.sum() < len(gold)
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+    flat = copy.deepcopy(small_model)
+    assert tune_offtopic_on_timelines(flat, dev, proba, chat_rows, Recipe(offtopic_timelines=[])) is None
+    assert flat.thresholds_ == small_model.thresholds_  # nothing to add: thresholds untouched
+
+    both = copy.deepcopy(small_model)
+    report = tune_offtopic_on_timelines(both, dev, proba, chat_rows, Recipe())
+    assert report is not None and report["messages"] == len(gold) and report["chatter"] == gold.sum()
+    for label in ("ad", "negativity"):
+        assert both.thresholds_[label] == small_model.thresholds_[label]
+    # Only the timelines know the label: the threshold is then theirs alone, and it is their best F1.
+    no_rows = LabelledSet(dev.messages, np.full_like(dev.y, -1), dev.sources)
+    alone = copy.deepcopy(small_model)
+    tune_offtopic_on_timelines(alone, no_rows, proba, chat_rows, Recipe(priors={"offtopic": gold.mean()}))
+    chosen = alone.thresholds_["offtopic"]
+    f1 = [f1_score(gold, scores >= t, zero_division=0) for t in (chosen, small_model.thresholds_["offtopic"])]
+    assert f1[0] >= f1[1] - 0.02

@@ -29,7 +29,9 @@ def train_command(
     public_data: Annotated[
         Path | None, typer.Option(help="../shared/data/train: adds COLD, SWSR and LCCC to training.")
     ] = None,
-    chat_data: Annotated[bool, typer.Option(help="Include the team's group-chat data (data/labelled).")] = True,
+    chat_data: Annotated[
+        bool, typer.Option(help="Include the team's group-chat data (data/labelled, and its dev conversations).")
+    ] = True,
     encoder: Annotated[
         str, typer.Option(help="Encoder name/path, or 'none' for the encoder-free model.")
     ] = "m3e-small",
@@ -43,7 +45,7 @@ def train_command(
 ) -> None:
     """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
     from nlp.classify.model_files import next_version, save_classifier, use_version
-    from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, Recipe, train
+    from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, TIMELINES_DEV, Recipe, train
 
     extra = []
     if feedback is not None:
@@ -62,6 +64,7 @@ def train_command(
         public_data=public_data,
         encoder=None if encoder == "none" else encoder,
         chat_weight=chat_weight,
+        offtopic_timelines=[TIMELINES_DEV] if chat_data else [],
     )
     try:
         clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))
