@@ -109,3 +109,14 @@ def test_mlp_needs_an_encoder_and_enough_positives(onnx_encoder) -> None:
     assert MessageClassifier(encoder=None)._mlp_hidden("negativity", target) == 0  # encoder-free
     few = np.array([1] * 100 + [0] * 2000)  # an operator's small retraining set
     assert MessageClassifier(encoder=onnx_encoder)._mlp_hidden("negativity", few) == 0
+
+
+def test_a_copy_keeps_its_encoder_and_a_missing_encoder_is_named(stacked_model: MessageClassifier) -> None:
+    import copy
+
+    clone = copy.deepcopy(stacked_model)
+    assert clone.encoder is stacked_model.encoder and clone.heads_ is not stacked_model.heads_
+    np.testing.assert_allclose(clone.predict_proba(MESSAGES), stacked_model.predict_proba(MESSAGES), atol=1e-7)
+    clone.encoder = None  # what a pickle round trip without load_classifier gives
+    with pytest.raises(ValueError, match="encoder"):
+        clone.predict_proba(MESSAGES)

@@ -29,7 +29,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from nlp.classify.features import TextBlock, text_block
+from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, text_block
 from nlp.classify.heads import StackedHead
 from nlp.classify.ngrams import TermCandidates, hash_ngrams, ngram_vectorizer
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
@@ -162,6 +162,11 @@ class MessageClassifier:
     ) -> Features:
         """The model stage: sentence vectors, then per-message relatedness to each group."""
         messages, rows = prepared.messages, prepared.rows
+        if prepared.tokens is None and self._needs_embedding():
+            raise ValueError(
+                "this model was trained with a sentence encoder and none is attached "
+                "(load it with load_classifier, or set .encoder to the encoder named in its manifest)"
+            )
         dense = None
         if prepared.tokens is not None:
             vectors = self.encoder.encode_tokenized(prepared.tokens)
@@ -226,6 +231,14 @@ class MessageClassifier:
         state.pop("_head_cache", None)
         state["encoder"] = None  # an encoder holds a runtime session; model files record which one
         return state
+
+    def __deepcopy__(self, memo: dict) -> MessageClassifier:
+        """A copy to re-tune or experiment on keeps the *same* encoder: pickling drops it (a runtime
+        session), and a copy that silently lost it scored with the wrong feature layout."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(copy.deepcopy(self.__getstate__(), memo))
+        clone.encoder = self.encoder
+        return clone
 
     def _vectorise_dense(self, texts: Sequence[str]) -> np.ndarray:
         """Purpose texts (a handful per group) in the same space as the messages, dense."""
@@ -326,6 +339,12 @@ class MessageClassifier:
         n_text = n_ngrams + feats.signals.shape[1]
         for j, label in enumerate(self.labels):
             weights, bias, slope, offset, stacked = self._head_parts(label)
+            expected = n_text + (0 if feats.dense is None else feats.dense.shape[1]) + self._extra_columns(label, feats)
+            if len(weights) != expected:
+                raise ValueError(
+                    f"the {label!r} head was trained on {len(weights)} features but gets {expected}: "
+                    "a model trained with a sentence encoder needs that encoder attached (load_classifier does it)"
+                )
             per_text = feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]
             decision = np.asarray(per_text).ravel()[feats.rows] + bias
             end = n_text
@@ -340,6 +359,24 @@ class MessageClassifier:
                 decision += stacked.mlp_logit(self._dense_block(label, feats)) / stacked.mlp_scale_
             out[:, j] = expit(-(slope * decision + offset))
         return out
+
+    def _needs_embedding(self) -> bool:
+        """Whether the fitted heads read an embedding block (their weights outnumber n-grams, signals
+        and the purpose block)."""
+        if not hasattr(self, "heads_"):
+            return False
+        label = self.labels[0]
+        weights = self._head_parts(label)[0]
+        text = ngram_vectorizer().n_features + len(SIGNAL_FEATURE_NAMES)
+        purpose = len(getattr(self, "purpose_centre_", ())) if label in self._purpose_labels() else 0
+        extra = len(RELATEDNESS_NAMES) if label == "offtopic" else purpose
+        return len(weights) > text + extra
+
+    def _extra_columns(self, label: str, feats: Features) -> int:
+        """Columns a head reads after the embedding: relatedness (off-topic) or the purpose block."""
+        if label == "offtopic":
+            return feats.related.shape[1]
+        return len(getattr(self, "purpose_centre_", ())) if label in self._purpose_labels() else 0
 
     def _dense_block(self, label: str, feats: Features) -> np.ndarray:
         """The head input's columns after the n-grams, per message: what a head's MLP reads."""
