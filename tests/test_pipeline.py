@@ -249,3 +249,19 @@ def _alive(pid: int) -> bool:
             return fields[0] != "Z" and b"multiprocessing" in cmdline.read()
     except FileNotFoundError:
         return False
+
+
+def test_a_trading_groups_examples_make_a_listing_less_of_an_ad(pipeline: Pipeline) -> None:
+    """Selling is what a second-hand group is for: with listings among the profile's on-topic
+    examples the ad head reads a new listing as related to the group (its purpose block)."""
+    listing = _msg("出个八成新的电动牙刷，刷头还没拆，三十块，晚上北门面交", group="swap")
+    topic = "闲置交易群：二手物品转让与求购"
+    examples = ["出一台九成新洗衣机，用了一年，自提两百", "转让儿童自行车，八成新，五十元小区面交", "求购二手书桌"]
+    ad = []
+    for profile in (GroupProfile(topic=topic), GroupProfile(topic=topic, examples=examples)):
+        pipeline.profiles["swap"] = profile
+        try:
+            ad.append(pipeline.score_one(listing).scores["ad"])
+        finally:
+            pipeline.profiles.pop("swap")
+    assert ad[1] < ad[0] - 0.05, ad

@@ -196,12 +196,11 @@ def timeline_scores(clf: MessageClassifier, timelines: list[tuple[Path, Path]]) 
     from nlp.topics.dataset import load_topic_chats
 
     scores, gold = [], []
-    column = LABELS.index("offtopic")
     for discussions, chatter in timelines:
         messages = load_topic_chats(discussions, chatter=chatter)
         for message, verdict in zip(messages, Pipeline(clf).score(messages), strict=True):
             other = "ad" in verdict.labels or "negativity" in verdict.labels
-            scores.append(0.0 if other else verdict.scores[LABELS[column]])
+            scores.append(0.0 if other else verdict.scores["offtopic"])
             gold.append(bool(message.fields["offtopic"]))
     return np.array(scores, dtype=np.float32), np.array(gold, dtype=np.int8)
 
