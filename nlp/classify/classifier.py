@@ -342,7 +342,9 @@ class MessageClassifier:
         n_text = n_ngrams + feats.signals.shape[1]
         for j, label in enumerate(self.labels):
             weights, bias, slope, offset, stacked = self._head_parts(label)
-            expected = n_text + (0 if feats.dense is None else feats.dense.shape[1]) + self._extra_columns(label, feats)
+            expected = (
+                n_text + (0 if feats.dense is None else feats.dense.shape[1]) + self._columns_after_embedding(label)
+            )
             if len(weights) != expected:
                 raise ValueError(
                     f"the {label!r} head was trained on {len(weights)} features but gets {expected}: "
@@ -369,16 +371,13 @@ class MessageClassifier:
         if not hasattr(self, "heads_"):
             return False
         label = self.labels[0]
-        weights = self._head_parts(label)[0]
         text = ngram_vectorizer().n_features + len(SIGNAL_FEATURE_NAMES)
-        purpose = len(getattr(self, "purpose_centre_", ())) if label in self._purpose_labels() else 0
-        extra = len(RELATEDNESS_NAMES) if label == "offtopic" else purpose
-        return len(weights) > text + extra
+        return len(self._head_parts(label)[0]) > text + self._columns_after_embedding(label)
 
-    def _extra_columns(self, label: str, feats: Features) -> int:
+    def _columns_after_embedding(self, label: str) -> int:
         """Columns a head reads after the embedding: relatedness (off-topic) or the purpose block."""
         if label == "offtopic":
-            return feats.related.shape[1]
+            return len(RELATEDNESS_NAMES)
         return len(getattr(self, "purpose_centre_", ())) if label in self._purpose_labels() else 0
 
     def _dense_block(self, label: str, feats: Features) -> np.ndarray:

@@ -222,12 +222,13 @@ def tune_offtopic_on_timelines(
     scores, gold = timeline_scores(clf, recipe.offtopic_timelines)
     weights = balance_weights(dev, recipe.chat_weight)
     chat_weight = float(weights[chat_rows].mean()) if chat_rows.any() else 1.0
-    y = np.full((int(chat_rows.sum()) + len(gold), len(LABELS)), UNKNOWN, dtype=np.int8)
-    y[: chat_rows.sum(), column] = dev.y[chat_rows, column]
-    y[chat_rows.sum() :, column] = gold
+    n_chat = int(chat_rows.sum())
+    y = np.full((n_chat + len(gold), len(LABELS)), UNKNOWN, dtype=np.int8)
+    y[:n_chat, column] = dev.y[chat_rows, column]
+    y[n_chat:, column] = gold
     both = np.zeros(y.shape, dtype=np.float32)
-    both[: chat_rows.sum(), column] = proba[chat_rows, column]
-    both[chat_rows.sum() :, column] = scores
+    both[:n_chat, column] = proba[chat_rows, column]
+    both[n_chat:, column] = scores
     weight = np.concatenate([weights[chat_rows], np.full(len(gold), chat_weight)])
     clf.tune_thresholds(both, y, sample_weight=weight, priors=recipe.priors, labels=["offtopic"])
     said = scores >= clf.thresholds_["offtopic"]
