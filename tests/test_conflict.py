@@ -74,6 +74,45 @@ def test_cooldown_lets_a_later_dispute_alert_again(scored) -> None:
     assert opened[1].trigger_id.endswith("-c")
 
 
+def test_a_quarrel_an_hour_after_a_settled_rumour_is_its_own_alert(scored) -> None:
+    # A quiet group: a rumour in the morning (alerted), a few messages, then a quarrel an hour later.
+    # Counting messages alone kept the rumour alert open, and the quarrel only updated it: the
+    # operator never heard of it (the demo archive's nanshan-run did this).
+    rumour, rumour_verdicts = scored["r1"]
+    dispute, dispute_verdicts = scored["d3"]
+    cut = rumour.start + 8
+    later = rumour.messages[cut - 1].ts + timedelta(hours=1)
+    first = [dataclasses.replace(m, id=f"{m.id}-a", group="g") for m in rumour.messages[:cut]]
+    again = [
+        dataclasses.replace(m, id=f"{m.id}-b", group="g", ts=m.ts - dispute.messages[dispute.start - 2].ts + later)
+        for m in dispute.messages[dispute.start - 2 :]
+    ]
+    alerts = ConflictMonitor().process(
+        first + again, list(rumour_verdicts[:cut]) + list(dispute_verdicts[dispute.start - 2 :])
+    )
+    opened = [a for a in alerts if a.event == "open"]
+    assert [a.kind for a in opened] == ["谣言", "争执"], [(a.kind, a.trigger_id) for a in alerts]
+    assert opened[1].trigger_id.endswith("-b") and all(e.endswith("-b") for e in opened[1].evidence)
+
+
+def test_the_window_forgets_messages_older_than_max_age() -> None:
+    from nlp.conflict.scorer import EscalationScorer, WindowMessage
+
+    def msg(i: int, ts: float | None, negativity: float) -> WindowMessage:
+        return WindowMessage(
+            id=f"m{i}", user=f"u{i % 2}", ts=ts, negativity=negativity, ad=0.0, target=f"u{(i + 1) % 2}",
+            rumour=False, threat=False, calming=False, laughter=False, resolution=False,
+        )  # fmt: skip
+
+    old = [msg(i, 1000.0 + 60 * i, 0.9) for i in range(4)]  # a heated exchange
+    new = [msg(i, 1000.0 + 60 * 3 + 3600 + 60 * (i - 4), 0.05) for i in range(4, 7)]  # calm, an hour later
+    scorer = EscalationScorer(max_age=1800)
+    assert [m.id for m in scorer.recent_window(old + new)] == ["m4", "m5", "m6"]
+    assert scorer.score(old + new).score < 0.1 < EscalationScorer(max_age=None).score(old + new).score
+    untimed = [dataclasses.replace(m, ts=None) for m in old + new]  # no times: count messages only
+    assert len(scorer.recent_window(untimed)) == 7
+
+
 def test_state_survives_a_restart(scored) -> None:
     conv, verdicts = scored["d1"]
     whole = ConflictMonitor().process(conv.messages, verdicts)

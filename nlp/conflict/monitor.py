@@ -57,6 +57,7 @@ class _GroupState:
     seen: int = 0
     open_alert: dict | None = None
     quiet_run: int = 0
+    heated_at: float | None = None  # epoch seconds of the last message that left the window heated
 
 
 class ConflictMonitor:
@@ -91,6 +92,8 @@ class ConflictMonitor:
     def observe(self, message: Message, scores: dict[str, float]) -> Alert | None:
         state = self.groups.setdefault(message.group, _GroupState())
         item = self._window_message(message, scores, state)
+        if state.open_alert is not None and self.policy.expired(state.heated_at, item.ts):
+            state.open_alert, state.quiet_run = None, 0
         state.recent.append(item)
         state.authors[message.id] = item.user
         if len(state.authors) > 500:
@@ -104,6 +107,8 @@ class ConflictMonitor:
             escalation.score, state.open_alert["severity"] if state.open_alert else None, state.quiet_run
         )
         state.quiet_run = state.quiet_run + 1 if escalation.score < self.policy.close_below else 0
+        if escalation.score >= self.policy.close_below and item.ts is not None:
+            state.heated_at = item.ts
         if action == "open":
             return self._open(message, escalation, severity or "low", state)
         if action == "escalate":
@@ -126,6 +131,7 @@ class ConflictMonitor:
                     "seen": s.seen,
                     "open_alert": s.open_alert,
                     "quiet_run": s.quiet_run,
+                    "heated_at": s.heated_at,
                 }
                 for group, s in self.groups.items()
             },
@@ -140,6 +146,7 @@ class ConflictMonitor:
             g.authors = dict(s["authors"])
             g.negativity, g.seen = float(s["negativity"]), int(s["seen"])
             g.open_alert, g.quiet_run = s["open_alert"], int(s["quiet_run"])
+            g.heated_at = s.get("heated_at")  # absent in state saved before it existed
             self.groups[group] = g
 
     # ----------------------------------------------------------------- helpers
@@ -169,7 +176,7 @@ class ConflictMonitor:
 
     def _evidence(self, escalation: Escalation, state: _GroupState) -> list[str]:
         ids = set(escalation.hostile_ids) | set(escalation.rumour_ids)
-        for m in list(state.recent)[-self.scorer.window :]:
+        for m in self.scorer.recent_window(state.recent):
             if m.threat or m.calming or (escalation.target and m.target == escalation.target and m.negativity > 0.2):
                 ids.add(m.id)
         order = [m.id for m in state.recent]
@@ -214,7 +221,7 @@ class ConflictMonitor:
             if "instigator" in names and "target" in names
             else "、".join(f"「{p['user']}」" for p in participants[:3]) + " 言辞激烈"
         )
-        return f"{who}，近 {self.scorer.window} 条消息中 {len(escalation.hostile_ids)} 条带火气{extra}{calm}"
+        return f"{who}，近 {escalation.size} 条消息中 {len(escalation.hostile_ids)} 条带火气{extra}{calm}"
 
     def _open(self, message: Message, escalation: Escalation, severity: str, state: _GroupState) -> Alert:
         evidence = self._evidence(escalation, state)

@@ -4,7 +4,10 @@
 * while one is open, later messages update it (evidence, participants) but only a rise in
   severity is reported again (an *escalation*), so an operator gets one alert per dispute, not one
   per message (dedup);
-* an alert closes after ``cooldown`` messages in a row below ``close_below``; a new one can then open.
+* an alert closes after ``cooldown`` messages in a row below ``close_below``, or once ``close_after``
+  seconds have passed since the group was last heated (score >= ``close_below``); a new one can
+  then open. Counting messages alone kept a quiet group's morning rumour alert open into a quarrel
+  an hour later, which then only "updated" the rumour alert and never reached the operator.
 """
 
 from __future__ import annotations
@@ -21,6 +24,14 @@ class AlertPolicy:
     high_at: float = 0.9
     close_below: float = 0.3
     cooldown: int = 15
+    close_after: float | None = 1800.0  # seconds since the last heated moment; None: messages only
+
+    def expired(self, last_heated: float | None, now: float | None) -> bool:
+        """Whether an open alert whose group was last heated at ``last_heated`` is over by ``now``
+        (epoch seconds; unknown times never expire an alert)."""
+        if self.close_after is None or last_heated is None or now is None:
+            return False
+        return now - last_heated > self.close_after
 
     def severity(self, score: float) -> str:
         if score >= self.high_at:

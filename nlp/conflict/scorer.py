@@ -27,6 +27,11 @@ via ``reply_to`` or @mentions, and its cues):
   * ``rough_group``  — the group's own long-run negativity (a rough group needs more to alarm).
 The score is a logistic function of a weighted sum; the weights were set by hand on the dev
 conversations of data/conflicts (error analysis, not fitting: there are too few conversations to fit a dozen weights).
+
+The window is the last ``window`` messages *and* at most ``max_age`` seconds older than the newest
+one (where messages carry times): in a quiet group twelve messages can span a morning, and a rumour
+settled at eight o'clock is not part of a quarrel that starts at half past nine. Disputes in group
+chat are bursts of replies a minute or so apart, so half an hour holds any of them whole.
 """
 
 from __future__ import annotations
@@ -83,16 +88,27 @@ class Escalation:
     pair: tuple[str, str] | None = None
     target: str | None = None
     attackers: list[str] = field(default_factory=list)
+    size: int = 0  # messages in the window that was scored
 
 
 @dataclass
 class EscalationScorer:
     window: int = 12
     hostile_at: float = 0.5
+    max_age: float | None = 1800.0  # seconds before the newest message; None: count messages only
     weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHTS))
 
-    def score(self, recent: Sequence[WindowMessage], group_negativity: float = 0.0) -> Escalation:
+    def recent_window(self, recent: Sequence[WindowMessage]) -> list[WindowMessage]:
+        """The last ``window`` messages, less those more than ``max_age`` before the newest one (a
+        message without a time stays: there is nothing to age it by)."""
         window = list(recent)[-self.window :]
+        newest = window[-1].ts if window else None
+        if self.max_age is None or newest is None:
+            return window
+        return [m for m in window if m.ts is None or newest - m.ts <= self.max_age]
+
+    def score(self, recent: Sequence[WindowMessage], group_negativity: float = 0.0) -> Escalation:
+        window = self.recent_window(recent)
         warm = self.hostile_at / 2  # a message that is not abuse but is not friendly either
         heated = [m for m in window if m.negativity >= warm and m.ad < 0.5]
         hostile = [m for m in heated if m.negativity >= self.hostile_at]
@@ -143,4 +159,5 @@ class EscalationScorer:
             pair=pair,
             target=target,
             attackers=sorted(attackers),
+            size=len(window),
         )
