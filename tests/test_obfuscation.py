@@ -58,6 +58,10 @@ CASES = [
     ("打开 bit.ly/3abcDEF 抢券", "url", "bit.ly/3abcDEF", False),
     ("官网 www．ppt-master．com", "url", "www．ppt-master．com", False),  # full-width dots: ordinary IME typing
     ("ppt-master dot com 限时免费", "url", "ppt-master dot com", True),
+    # a bare domain right after Chinese text (\w covers 汉字: the link was missed), and new cheap TLDs
+    ("复制到浏览器打开ab123.top", "url", "ab123.top", False),
+    ("老地方换网址了kk66.vip记一下", "url", "kk66.vip", False),
+    ("新站 𝕩𝕪𝟠𝟠.𝕔𝕪𝕠𝕦 已开放", "url", "𝕩𝕪𝟠𝟠.𝕔𝕪𝕠𝕦", True),  # math letters: an evasion, folded (NFKC)
     # money bait
     ("日赚500+，宝妈可做", "money", "日赚500+", False),
     ("月入过万不是梦", "money", "月入过万", False),
@@ -92,6 +96,8 @@ def test_case_count_covers_the_brief() -> None:
         "微信群里说过了",
         "我们qq群人太多了",
         "威信很高的老师",
+        "邮箱是abc@mail.com，不是网址",  # the domain of an e-mail address is no link
+        "mr.bean的电影你看过吗",
     ],
 )
 def test_ordinary_text_has_no_contact_signal(message: str) -> None:

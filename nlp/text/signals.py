@@ -53,13 +53,23 @@ _ID_END = r"(?![-_a-z0-9])"
 # Between a platform word and the id: 号/id, filler verbs, punctuation, spaces, hearts and other emoji.
 _ASSIGN = r"(?:号|id)?(?:是|为|搜一搜|搜|加|[^\w]){0,5}"
 
+# Top-level domains a bare link (typed without http://, so the app does not turn it into a link a
+# platform can scan) is recognised by: the generic and Chinese ones in everyday use, and the cheap new
+# ones that spam and gambling sites rotate through (top, xyz, vip, icu, cyou, sbs, ...). A short list
+# rather than IANA's 1,500: `mr.bean`, `v.s` and `no.1` stay plain text.
+_TLDS = (
+    "com|cn|net|org|top|xyz|vip|cc|co|info|me|io|ai|app|tv|club|shop|site|link|ly|"
+    "one|icu|fun|online|live|pro|store|work|ink|wang|ren|win|bet|biz|asia|cloud|life|plus|run|cyou|buzz|"
+    "sbs|bond|tk|pw|so|hk|tw|xin|ltd|games|website|space|tech|host|mobi"
+)
+
 # (kind, pattern, group holding the value); run on the de-obfuscated view.
 _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
     (
         "url",
         re.compile(
             r"(?:https?://|www\.)[^\s<>\"'，。！？、（）()]+"
-            r"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|vip|cc|co|info|me|io|ai|app|tv|club|shop|site|link|ly)"
+            rf"|(?<![@a-z0-9_.\-])(?:[a-z0-9-]+\.)+(?:{_TLDS})"
             r"(?![a-z])(?:/[^\s<>\"'，。！？、]*)?"
         ),
         0,
