@@ -39,7 +39,7 @@ def run(conversations, pipeline: Pipeline) -> list[dict]:
     rows = []
     for conv in conversations:
         verdicts = Pipeline(pipeline.classifier).score(conv.messages)  # fresh group state per conversation
-        monitor = ConflictMonitor()
+        monitor = ConflictMonitor(pipeline=pipeline)
         index = {m.id: i for i, m in enumerate(conv.messages)}
         alerts = monitor.process(conv.messages, verdicts)
         opened = [a for a in alerts if a.event == "open"]
@@ -120,7 +120,7 @@ def cped_check(shared: Path, pipeline: Pipeline, limit: int = 120) -> dict:
                 for t in turns
             ]
             verdicts = Pipeline(pipeline.classifier).score(messages)
-            alerted += bool(ConflictMonitor().process(messages, verdicts))
+            alerted += bool(ConflictMonitor(pipeline=pipeline).process(messages, verdicts))
         out[name] = {"dialogues": len(group), "alerted": alerted}
     return out
 

@@ -15,30 +15,41 @@ from nlp.conflict.dataset import load_conversations
 
 
 @pytest.fixture(scope="module")
-def scored(onnx_encoder):
-    """Every dev conversation with the shipped full model's verdicts (fresh group state each)."""
+def classifier(onnx_encoder):
     from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
+
+    return load_classifier(DEFAULT_MODEL_DIR, onnx_encoder)
+
+
+@pytest.fixture(scope="module")
+def scored(classifier):
+    """Every dev conversation with the shipped full model's verdicts (fresh group state each)."""
     from nlp.pipeline import Pipeline
 
-    classifier = load_classifier(DEFAULT_MODEL_DIR, onnx_encoder)
     return {c.id: (c, Pipeline(classifier).score(c.messages)) for c in load_conversations() if c.split == "dev"}
 
 
-def _alerts(scored, cid: str):
+@pytest.fixture(scope="module")
+def monitor(classifier):
+    """A fresh monitor reading scores against the shipped model's negativity threshold."""
+    return lambda: ConflictMonitor(negativity_threshold=classifier.thresholds_["negativity"])
+
+
+def _alerts(scored, monitor, cid: str):
     conv, verdicts = scored[cid]
-    return conv, ConflictMonitor().process(conv.messages, verdicts)
+    return conv, monitor().process(conv.messages, verdicts)
 
 
 @pytest.mark.parametrize(
     "cid", ["n1", "n2", "n5", "n6", "n9", "n10", "n13", "n14", "n17", "n18"]
 )  # civil debate, one rude message, friendly banter, a resolved complaint, an ad burst an admin handled
-def test_hard_negatives_stay_quiet(scored, cid: str) -> None:
-    conv, alerts = _alerts(scored, cid)
+def test_hard_negatives_stay_quiet(scored, monitor, cid: str) -> None:
+    conv, alerts = _alerts(scored, monitor, cid)
     assert alerts == [], (conv.kind, [a.summary for a in alerts])
 
 
-def test_a_dispute_gets_one_alert_with_evidence_roles_and_next_step(scored) -> None:
-    conv, alerts = _alerts(scored, "d2")
+def test_a_dispute_gets_one_alert_with_evidence_roles_and_next_step(scored, monitor) -> None:
+    conv, alerts = _alerts(scored, monitor, "d2")
     opened = [a for a in alerts if a.event == "open"]
     assert len(opened) == 1  # dedup: one alert for one dispute, however long it goes on
     alert = opened[0]
@@ -51,12 +62,12 @@ def test_a_dispute_gets_one_alert_with_evidence_roles_and_next_step(scored) -> N
     assert alert.severity in ("low", "medium", "high") and alert.group == conv.messages[0].group
 
 
-def test_rumour_is_called_a_rumour(scored) -> None:
-    _, alerts = _alerts(scored, "r1")
+def test_rumour_is_called_a_rumour(scored, monitor) -> None:
+    _, alerts = _alerts(scored, monitor, "r1")
     assert alerts and alerts[0].kind == "谣言" and "澄清" in alerts[0].suggestion
 
 
-def test_cooldown_lets_a_later_dispute_alert_again(scored) -> None:
+def test_cooldown_lets_a_later_dispute_alert_again(scored, monitor) -> None:
     conv, verdicts = scored["d3"]
     calm_conv, calm_verdicts = scored["n13"]
     later = conv.messages[-1].ts + timedelta(days=1)
@@ -67,14 +78,13 @@ def test_cooldown_lets_a_later_dispute_alert_again(scored) -> None:
     first = moved(conv.messages, "a", timedelta(0))
     calm = moved(calm_conv.messages, "b", later - calm_conv.messages[0].ts)
     again = moved(conv.messages, "c", later - conv.messages[0].ts + timedelta(days=1))
-    monitor = ConflictMonitor()
-    alerts = monitor.process(first + calm + again, list(verdicts) + list(calm_verdicts) + list(verdicts))
+    alerts = monitor().process(first + calm + again, list(verdicts) + list(calm_verdicts) + list(verdicts))
     opened = [a for a in alerts if a.event == "open"]
     assert len(opened) == 2 and opened[0].alert_id != opened[1].alert_id
     assert opened[1].trigger_id.endswith("-c")
 
 
-def test_a_quarrel_an_hour_after_a_settled_rumour_is_its_own_alert(scored) -> None:
+def test_a_quarrel_an_hour_after_a_settled_rumour_is_its_own_alert(scored, monitor) -> None:
     # A quiet group: a rumour in the morning (alerted), a few messages, then a quarrel an hour later.
     # Counting messages alone kept the rumour alert open, and the quarrel only updated it: the
     # operator never heard of it (the demo archive's nanshan-run did this).
@@ -87,9 +97,7 @@ def test_a_quarrel_an_hour_after_a_settled_rumour_is_its_own_alert(scored) -> No
         dataclasses.replace(m, id=f"{m.id}-b", group="g", ts=m.ts - dispute.messages[dispute.start - 2].ts + later)
         for m in dispute.messages[dispute.start - 2 :]
     ]
-    alerts = ConflictMonitor().process(
-        first + again, list(rumour_verdicts[:cut]) + list(dispute_verdicts[dispute.start - 2 :])
-    )
+    alerts = monitor().process(first + again, list(rumour_verdicts[:cut]) + list(dispute_verdicts[dispute.start - 2 :]))
     opened = [a for a in alerts if a.event == "open"]
     assert [a.kind for a in opened] == ["谣言", "争执"], [(a.kind, a.trigger_id) for a in alerts]
     assert opened[1].trigger_id.endswith("-b") and all(e.endswith("-b") for e in opened[1].evidence)
@@ -113,13 +121,13 @@ def test_the_window_forgets_messages_older_than_max_age() -> None:
     assert len(scorer.recent_window(untimed)) == 7
 
 
-def test_state_survives_a_restart(scored) -> None:
+def test_state_survives_a_restart(scored, monitor) -> None:
     conv, verdicts = scored["d1"]
-    whole = ConflictMonitor().process(conv.messages, verdicts)
+    whole = monitor().process(conv.messages, verdicts)
     cut = conv.start + 2
-    first = ConflictMonitor()
+    first = monitor()
     before = first.process(conv.messages[:cut], verdicts[:cut])
-    restarted = ConflictMonitor()
+    restarted = monitor()
     restarted.restore(json.loads(json.dumps(first.state(), ensure_ascii=False)))
     after = restarted.process(conv.messages[cut:], verdicts[cut:])
     assert [a.to_dict() for a in before + after] == [a.to_dict() for a in whole]
@@ -187,3 +195,17 @@ def test_members_who_jab_and_laugh_count_as_banter_not_as_a_fight() -> None:
     assert banter.features["laughing_users"] == fight.features["laughing_users"] == 1
     assert banter.features["laughing_hostiles"] == 2 and fight.features["laughing_hostiles"] == 0
     assert banter.score < fight.score
+
+
+def test_scores_are_read_against_the_classifier_threshold(classifier) -> None:
+    # A retrained head moves its calibration and its threshold together; the monitor follows the
+    # threshold, so a message exactly at it counts as "hostile" (0.5 on the scorer's scale) whatever
+    # the model, and a model whose threshold is 0.5 is read unchanged.
+    from nlp.pipeline import Pipeline
+
+    at_half, at_low = ConflictMonitor(negativity_threshold=0.5), ConflictMonitor(negativity_threshold=0.4)
+    assert [at_half._on_reference_scale(s) for s in (0.0, 0.3, 0.5, 0.9, 1.0)] == [0.0, 0.3, 0.5, 0.9, 1.0]
+    assert [round(at_low._on_reference_scale(s), 6) for s in (0.0, 0.2, 0.4, 0.7, 1.0)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert ConflictMonitor(pipeline=Pipeline(classifier)).negativity_threshold == classifier.thresholds_["negativity"]
+    with pytest.raises(ValueError, match="negativity_threshold"):
+        ConflictMonitor(negativity_threshold=1.0)

@@ -36,7 +36,7 @@ def conflicts_command(
     messages = read_archives(inputs, strict, report)
     ordered = by_group_and_time(messages)
     pipeline = Pipeline(model)
-    monitor = ConflictMonitor()
+    monitor = ConflictMonitor(pipeline=pipeline)
     alerts = []
     for start in range(0, len(ordered), batch_size):
         batch = ordered[start : start + batch_size]

@@ -41,7 +41,7 @@ def report_command(
         encoder = pipeline.classifier.encoder or Encoder()
         topics = TopicModel(encoder=encoder).fit(messages)
         progress.update(task, advance=1, description="冲突 (conflicts)")
-        alerts = ConflictMonitor().process(messages, verdicts)
+        alerts = ConflictMonitor(pipeline=pipeline).process(messages, verdicts)
         progress.update(task, advance=1, description="报告 (report)")
         by_group: dict[str, list[int]] = defaultdict(list)
         for i, m in enumerate(messages):

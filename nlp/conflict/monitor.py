@@ -6,6 +6,10 @@ a :class:`~nlp.pipeline.Pipeline`); it keeps a small window per group, asks the
 :class:`~nlp.conflict.policy.AlertPolicy` whether to alert. An alert says where the dispute began,
 who is involved and in what role, which messages are the evidence, a Chinese summary and a
 suggested next step. Its state is a small JSON-able dict per group, so a restarted bot resumes.
+
+Negativity scores are read against the classifier's own negativity threshold (``negativity_threshold``,
+taken from ``pipeline`` when one is given): the scorer's levels and weights were set on a model whose
+threshold was 0.5, and every retrain moves a head's calibration and its threshold together.
 """
 
 from __future__ import annotations
@@ -67,8 +71,15 @@ class ConflictMonitor:
         policy: AlertPolicy | None = None,
         pipeline=None,
         baseline_memory: int = 300,
+        negativity_threshold: float | None = None,
     ) -> None:
         self.scorer = scorer or EscalationScorer()
+        if negativity_threshold is None:
+            thresholds = getattr(getattr(pipeline, "classifier", None), "thresholds_", {})
+            negativity_threshold = thresholds.get("negativity", 0.5)
+        if not 0.0 < negativity_threshold < 1.0:
+            raise ValueError(f"negativity_threshold must be between 0 and 1, not {negativity_threshold}")
+        self.negativity_threshold = negativity_threshold
         self.policy = policy or AlertPolicy()
         self.pipeline = pipeline
         self.baseline_memory = baseline_memory
@@ -164,7 +175,7 @@ class ConflictMonitor:
             id=message.id,
             user=message.user or "?",
             ts=message.ts.timestamp() if message.ts else None,
-            negativity=float(scores.get("negativity", 0.0)),
+            negativity=self._on_reference_scale(float(scores.get("negativity", 0.0))),
             ad=float(scores.get("ad", 0.0)),
             target=target,
             rumour=bool(cues.RUMOUR.search(text)),
@@ -173,6 +184,14 @@ class ConflictMonitor:
             laughter=bool(cues.LAUGHTER.search(text)),
             resolution=bool(cues.RESOLUTION.search(text)),
         )
+
+    def _on_reference_scale(self, score: float) -> float:
+        """The classifier's negativity score, stretched piecewise-linearly so that its own threshold
+        lands on 0.5, the scale the scorer's levels and weights were set on (a model whose threshold
+        is 0.5 passes unchanged). A retrained head moves its calibration and its threshold together;
+        read raw, the same quarrel ran hotter or cooler after every retrain."""
+        t = self.negativity_threshold
+        return 0.5 * score / t if score <= t else 0.5 + 0.5 * (score - t) / (1.0 - t)
 
     def _evidence(self, escalation: Escalation, state: _GroupState) -> list[str]:
         ids = set(escalation.hostile_ids) | set(escalation.rumour_ids)

@@ -68,7 +68,7 @@ class Service:
         self.model_dir = Path(settings.model or DEFAULT_MODEL_DIR)
         self.pipeline = pipeline or Pipeline(self.model_dir, vector_cache=settings.vector_cache)
         self.store = Store(settings.db)
-        self.monitor = ConflictMonitor()
+        self.monitor = ConflictMonitor(pipeline=self.pipeline)
         saved = self.store.load_state("monitor")
         if saved:
             self.monitor.restore(saved)
