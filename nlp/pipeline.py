@@ -228,13 +228,17 @@ class Pipeline:
         ]
 
     def _in_threads(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[bool]:
-        """Under ``_lock``, in message order: mix each reply's off-topic probability with its parent's
-        (:mod:`nlp.classify.thread`), in place. True where the parent was itself chatter."""
+        """Under ``_lock``, in message order: mix each reply's off-topic probability with its parent's,
+        and damp the negativity and off-topic of members answering an ad (:mod:`nlp.classify.thread`),
+        in place. True where the parent was itself chatter."""
         continues = [False] * len(messages)
         context, labels = self.thread_context, self.classifier.labels
         if context is None or "offtopic" not in labels:
             return continues
         column, threshold = labels.index("offtopic"), self.classifier.thresholds_["offtopic"]
+        ad = labels.index("ad") if "ad" in labels else None
+        sure_ad = self.classifier.block_thresholds_["ad"] if ad is not None else 1.0
+        damped = [column] + ([labels.index("negativity")] if "negativity" in labels else [])
         memories: dict[str, ThreadMemory] = {}
         for i, m in enumerate(messages):
             memory = memories.get(m.group)
@@ -251,7 +255,11 @@ class Pipeline:
                 parent = None  # they stand alone: see nlp.classify.thread
             scores[i][column] = context.mix(scores[i][column], parent, text)
             continues[i] = parent is not None and parent >= threshold
-            memory.remember(m, scores[i][column])
+            is_ad = ad is not None and scores[i][ad] >= sure_ad
+            if not is_ad and context.answers_ad(memory, m):
+                for col in damped:
+                    scores[i][col] *= context.ad_reaction_weight
+            memory.remember(m, scores[i][column], is_ad)
         return continues
 
     def state(self) -> dict[str, GroupProfile]:

@@ -111,3 +111,47 @@ def test_chatter_threads_are_woven_into_the_topic_chats() -> None:
     assert len(messages) - len(plain) == len(chatter) > 40
     assert all(m.fields["topic"].startswith("闲聊/") for m in chatter)
     assert {m.text for m in plain} <= {m.text for m in messages}
+
+
+def test_members_answering_a_sure_ad_are_read_with_it(classifier) -> None:
+    # A spammer posts; another member's deictic remark (alone it reads like contempt for someone),
+    # the spammer's own follow-up, a remark long after, and a reply quoting the ad in an archive
+    # without times.
+    ad = "兼职打字员，在家手机就能做，日结三百，加微信 jz_abc888 详聊"
+    remark = "天天都有这种，烦死了"
+    messages = [
+        Message(text=ad, id="a1", group="ppt", group_topic=PPT, user="spam", ts=T0),
+        Message(text=remark, id="a2", group="ppt", group_topic=PPT, user="amy", ts=T0 + timedelta(seconds=90)),
+        Message(text=ad, id="a3", group="ppt", group_topic=PPT, user="spam", ts=T0 + timedelta(seconds=100)),
+        Message(text=remark, id="a4", group="ppt", group_topic=PPT, user="bob", ts=T0 + timedelta(hours=2)),
+    ]
+    untimed = [
+        Message(text=ad, id="b1", group="g2", group_topic=PPT, user="spam"),
+        Message(text=remark, id="b2", group="g2", group_topic=PPT, user="amy", reply_to="b1"),
+        Message(text=remark, id="b3", group="g2", group_topic=PPT, user="bob"),  # no reply, no time
+    ]
+    context = ThreadContext()
+    pipeline = Pipeline(classifier, thread_context=context)
+    verdicts = pipeline.score(messages + untimed)
+    alone = Pipeline(classifier, thread_context=None).score_one(Message(text=remark, id="x", group_topic=PPT))
+    sure = classifier.block_thresholds_["ad"]
+    assert verdicts[0].scores["ad"] >= sure and verdicts[4].scores["ad"] >= sure
+    neg = [v.scores["negativity"] for v in verdicts]
+    w = context.ad_reaction_weight
+    assert alone.scores["negativity"] > 0.02 and w < 1
+    assert neg[1] == pytest.approx(w * alone.scores["negativity"], abs=2e-4)  # answers the ad
+    assert neg[3] == pytest.approx(alone.scores["negativity"], abs=2e-4)  # two hours later: on its own
+    assert neg[5] == pytest.approx(w * alone.scores["negativity"], abs=2e-4)  # quotes the ad
+    assert neg[6] == pytest.approx(alone.scores["negativity"], abs=2e-4)  # no time, no quote
+    assert verdicts[2].scores["ad"] >= sure  # the spammer's own follow-up is still an ad
+
+
+def test_thread_memory_saved_before_ads_were_remembered_still_loads() -> None:
+    from nlp.classify.thread import ThreadMemory
+
+    old = ThreadMemory()
+    del old.__dict__["count"], old.__dict__["last_ad"]  # what a pickle from before holds
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.count == 0 and restored.last_ad is None
+    restored.remember(Message(text="x", id="1", user="u", ts=T0), 0.1, is_ad=True)
+    assert restored.last_ad == ("1", "u", T0, 0) and restored.count == 1
