@@ -354,3 +354,30 @@ def test_offtopic_threshold_also_reads_dev_conversations(small_model: MessageCla
     chosen = alone.thresholds_["offtopic"]
     f1 = [f1_score(gold, scores >= t, zero_division=0) for t in (chosen, small_model.thresholds_["offtopic"])]
     assert f1[0] >= f1[1] - 0.02
+
+
+def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
+    """The heaviest character gram often cuts a word (``午吃`` in ``中午吃啥``); a reason quotes the
+    heaviest one that does not, and falls back to the heaviest of all only when every one does."""
+    from nlp.classify.features import text_block
+    from nlp.classify.ngrams import gram_column
+    from nlp.classify.reasons import top_terms, top_terms_of_batch
+
+    def weighted(**grams: float) -> np.ndarray:
+        weights = np.zeros(NGRAM_FEATURES)
+        for gram, weight in grams.items():
+            weights[gram_column(gram)] = weight
+        return weights
+
+    texts = ["中午吃啥啊各位", "男人都这样", *(f"第{i}条消息" for i in range(40))]  # a batch: terms listed
+    block = text_block(texts)
+    lunch = weighted(午吃=3.0, 中午=1.0, 各位=0.5)
+    assert [t for t, _ in top_terms(block.analyses[0], lunch)] == ["中午", "各位"]
+    men = weighted(人都=3.0, 男人=2.0, 都这样=1.0)
+    assert [t for t, _ in top_terms(block.analyses[1], men)] == ["男人", "都这样"]
+    only_cutting = weighted(午吃=3.0, 啊各=2.0)
+    assert [t for t, _ in top_terms(block.analyses[0], only_cutting)] == ["午吃", "啊各"]
+    for weights in (lunch, men, only_cutting):
+        assert top_terms_of_batch(block.analyses, weights, block.terms, [0, 1]) == [
+            top_terms(a, weights) for a in block.analyses[:2]
+        ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -68,6 +68,11 @@ class Segmenter:
                     tokenizer.load_userdict(str(self.user_dict))
                 self._tokenizer = tokenizer
         return self._tokenizer
+
+    def word_frequencies(self) -> Mapping[str, int]:
+        """The dictionary (jieba's and the chat user dictionary): word -> frequency; a prefix of a
+        longer word is in it with frequency 0. Read-only: it is the tokenizer's own table."""
+        return self._ready().FREQ
 
     def cut(self, text: str) -> list[str]:
         """Every token, whitespace dropped, punctuation kept (it matters for n-gram features)."""
