@@ -228,9 +228,9 @@ class Pipeline:
         ]
 
     def _in_threads(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[bool]:
-        """Under ``_lock``, in message order: mix each reply's off-topic probability with its parent's,
-        and damp the negativity and off-topic of members answering an ad (:mod:`nlp.classify.thread`),
-        in place. True where the parent was itself chatter."""
+        """Under ``_lock``, in message order: mix each reply's off-topic and ad probabilities with its
+        parent's, and damp the negativity and off-topic of members answering an ad
+        (:mod:`nlp.classify.thread`), in place. True where the parent was itself chatter."""
         continues = [False] * len(messages)
         context, labels = self.thread_context, self.classifier.labels
         if context is None or "offtopic" not in labels:
@@ -255,11 +255,14 @@ class Pipeline:
                 parent = None  # they stand alone: see nlp.classify.thread
             scores[i][column] = context.mix(scores[i][column], parent, text)
             continues[i] = parent is not None and parent >= threshold
+            if ad is not None:
+                invites = bool(analyses[i].contacts) or bool(analyses[i].signals_of("contact_cue"))
+                scores[i][ad] = context.mix_ad(scores[i][ad], memory, m, invites)
             is_ad = ad is not None and scores[i][ad] >= sure_ad
             if not is_ad and context.answers_ad(memory, m):
                 for col in damped:
                     scores[i][col] *= context.ad_reaction_weight
-            memory.remember(m, scores[i][column], is_ad)
+            memory.remember(m, scores[i][column], is_ad, scores[i][ad] if ad is not None else None)
         return continues
 
     def state(self) -> dict[str, GroupProfile]:

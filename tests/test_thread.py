@@ -150,8 +150,29 @@ def test_thread_memory_saved_before_ads_were_remembered_still_loads() -> None:
     from nlp.classify.thread import ThreadMemory
 
     old = ThreadMemory()
-    del old.__dict__["count"], old.__dict__["last_ad"]  # what a pickle from before holds
+    del old.__dict__["count"], old.__dict__["last_ad"], old.__dict__["ad_scores"]  # a pickle from before
     restored = pickle.loads(pickle.dumps(old))
-    assert restored.count == 0 and restored.last_ad is None
+    assert restored.count == 0 and restored.last_ad is None and restored.ad_scores == {}
     restored.remember(Message(text="x", id="1", user="u", ts=T0), 0.1, is_ad=True)
     assert restored.last_ad == ("1", "u", T0, 0) and restored.count == 1
+
+
+def test_a_reply_borrows_its_parents_ad_score_unless_it_invites_contact(classifier) -> None:
+    # Advice in a thread reads like ad copy on its own; quoting a question it is an answer. A reply
+    # that gives a contact detail or asks to be added is judged on its own.
+    messages = _chat(
+        ("考研复试的英语口语怎么准备", None, 0),
+        ("每天对着镜子练十五分钟，录下来回听", "m1", 60),
+        ("我这有全套复试资料，加我微信 kaoyan_abc123 发你", "m1", 90),
+        ("每天对着镜子练十五分钟，录下来回听", None, 4000),  # no quote: on its own
+    )
+    context = ThreadContext()
+    mixed = Pipeline(classifier, thread_context=context).score(messages)
+    alone = Pipeline(classifier, thread_context=None).score(messages)
+    ad = [v.scores["ad"] for v in mixed]
+    own = [v.scores["ad"] for v in alone]
+    w = context.ad_reply_weight
+    assert own[1] > ad[0] and w < 1
+    assert ad[1] == pytest.approx(w * own[1] + (1 - w) * ad[0], abs=2e-4)
+    assert ad[2] == pytest.approx(own[2], abs=2e-4) and "ad" in mixed[2].labels
+    assert ad[3] == pytest.approx(own[3], abs=2e-4)
