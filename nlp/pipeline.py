@@ -255,7 +255,7 @@ class Pipeline:
                 parent = None  # they stand alone: see nlp.classify.thread
             scores[i][column] = context.mix(scores[i][column], parent, text)
             continues[i] = parent is not None and parent >= threshold
-            if ad is not None:
+            if ad is not None and m.reply_to:  # only a reply has a parent to borrow from
                 invites = bool(analyses[i].contacts) or bool(analyses[i].signals_of("contact_cue"))
                 scores[i][ad] = context.mix_ad(scores[i][ad], memory, m, invites)
             is_ad = ad is not None and scores[i][ad] >= sure_ad
