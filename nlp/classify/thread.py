@@ -30,11 +30,11 @@ contempt for someone, and the classifiers said so (``这种就是骗钱的`` 0.9
 answer is the ad. Only a sure ad counts (one the model would block): a borderline ad score on a
 short on-topic reply is more often the model's mistake than spam (the dev conversations have a few),
 and damping what follows it would spread the mistake. A message quoting the group's latest such ad
-(``reply_to``), or sent by someone else
-within ``ad_reaction_messages`` messages and ``ad_reaction_seconds`` of it, keeps
-``ad_reaction_weight`` of its negativity and off-topic probabilities: plain insults still stand
-out (0.95 -> 0.48 is flagged at a threshold near 0.4), passing remarks do not. Set from what the
-problem is, not fitted: no labelled conversation has enough replies to ads to fit it on.
+(``reply_to``), or sent by someone else within ``ad_reaction_messages`` messages and
+``ad_reaction_seconds`` of it, keeps ``ad_reaction_weight`` of its negativity and off-topic
+probabilities: plain insults still stand out (0.95 -> 0.48 is flagged at a threshold near 0.4),
+passing remarks do not. Set from what the problem is, not fitted: no labelled conversation has
+enough replies to ads to fit it on.
 
 Per group, :class:`ThreadMemory` keeps the recent messages' mixed scores (bounded), and lives in the
 group's :class:`~nlp.classify.profile.GroupProfile`, so a stream cut into batches, a resumed run
@@ -58,7 +58,8 @@ class ThreadMemory:
     scores: OrderedDict[str, float] = field(default_factory=OrderedDict)
     last_ts: datetime | None = None
     last_score: float | None = None
-    # plain defaults (class attributes too): a memory pickled before they existed still reads them
+    # A memory pickled before these existed: count and last_ad are plain defaults (class attributes
+    # too, so it still reads them); ad_scores is filled in by __setstate__.
     count: int = 0  # messages remembered
     last_ad: tuple[str, str | None, datetime | None, int] | None = None  # id, user, ts, count before it
     ad_scores: OrderedDict[str, float] = field(default_factory=OrderedDict)  # id -> ad probability
