@@ -233,12 +233,13 @@ class Pipeline:
         (:mod:`nlp.classify.thread`), in place. True where the parent was itself chatter."""
         continues = [False] * len(messages)
         context, labels = self.thread_context, self.classifier.labels
-        if context is None or "offtopic" not in labels:
+        if context is None or ("offtopic" not in labels and "ad" not in labels):
             return continues
-        column, threshold = labels.index("offtopic"), self.classifier.thresholds_["offtopic"]
+        off = labels.index("offtopic") if "offtopic" in labels else None
+        threshold = self.classifier.thresholds_["offtopic"] if off is not None else 1.0
         ad = labels.index("ad") if "ad" in labels else None
         sure_ad = self.classifier.block_thresholds_["ad"] if ad is not None else 1.0
-        damped = [column] + ([labels.index("negativity")] if "negativity" in labels else [])
+        damped = [labels.index(label) for label in ("offtopic", "negativity") if label in labels]
         memories: dict[str, ThreadMemory] = {}
         for i, m in enumerate(messages):
             memory = memories.get(m.group)
@@ -249,12 +250,13 @@ class Pipeline:
                 else:
                     memory = profile.thread_ if self.learn_groups else copy.deepcopy(profile.thread_)
                 memories[m.group] = memory
-            text = analyses[i].normalized
-            parent = context.parent_score(memory, m, text)
-            if parent is not None and (is_greeting(text) or is_acknowledgement(text)):
-                parent = None  # they stand alone: see nlp.classify.thread
-            scores[i][column] = context.mix(scores[i][column], parent, text)
-            continues[i] = parent is not None and parent >= threshold
+            if off is not None:
+                text = analyses[i].normalized
+                parent = context.parent_score(memory, m, text)
+                if parent is not None and (is_greeting(text) or is_acknowledgement(text)):
+                    parent = None  # they stand alone: see nlp.classify.thread
+                scores[i][off] = context.mix(scores[i][off], parent, text)
+                continues[i] = parent is not None and parent >= threshold
             if ad is not None and m.reply_to:  # only a reply has a parent to borrow from
                 invites = bool(analyses[i].contacts) or bool(analyses[i].signals_of("contact_cue"))
                 scores[i][ad] = context.mix_ad(scores[i][ad], memory, m, invites)
@@ -262,7 +264,9 @@ class Pipeline:
             if not is_ad and context.answers_ad(memory, m):
                 for col in damped:
                     scores[i][col] *= context.ad_reaction_weight
-            memory.remember(m, scores[i][column], is_ad, scores[i][ad] if ad is not None else None)
+            memory.remember(
+                m, scores[i][off] if off is not None else 0.0, is_ad, scores[i][ad] if ad is not None else None
+            )
         return continues
 
     def state(self) -> dict[str, GroupProfile]:

@@ -176,3 +176,24 @@ def test_a_reply_borrows_its_parents_ad_score_unless_it_invites_contact(classifi
     assert ad[1] == pytest.approx(w * own[1] + (1 - w) * ad[0], abs=2e-4)
     assert ad[2] == pytest.approx(own[2], abs=2e-4) and "ad" in mixed[2].labels
     assert ad[3] == pytest.approx(own[3], abs=2e-4)
+
+
+def test_a_model_without_off_topic_still_reads_replies_to_ads() -> None:
+    # An operator's own model with ad and negativity only: the ad-reply rules do not need off-topic.
+    from nlp.classify import MessageClassifier
+    from nlp.train.datasets import load_labelled
+
+    train = load_labelled(DATA / "labelled" / "chat_train.jsonl")
+    keep = [0, 1]  # ad, negativity
+    clf = MessageClassifier(encoder=None, labels=("ad", "negativity")).fit(train.messages, train.y[:, keep])
+    ad = "兼职打字员，在家手机就能做，日结三百，加微信 jz_abc888 详聊"
+    messages = [
+        Message(text=ad, id="a1", group="ppt", user="spam", ts=T0),
+        Message(text="天天都有这种，烦死了", id="a2", group="ppt", user="amy", ts=T0 + timedelta(seconds=60)),
+    ]
+    with_context = Pipeline(clf).score(messages)
+    alone = Pipeline(clf, thread_context=None).score(messages)
+    assert with_context[0].scores["ad"] >= clf.block_thresholds_["ad"]
+    assert with_context[1].scores["negativity"] == pytest.approx(
+        CONTEXT.ad_reaction_weight * alone[1].scores["negativity"], abs=2e-4
+    )
