@@ -9,7 +9,7 @@ the group's purpose.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -97,11 +97,15 @@ def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[t
     gram_weights = weights[np.fromiter(map(gram_column, grams), dtype=np.int64, count=len(grams))]
     positive = np.flatnonzero(gram_weights > 0)
     text = analysis.deobfuscated
-    ranked = (
-        (grams[i], text.find(grams[i]), text.find(grams[i]) + len(grams[i]))
-        for i in positive[np.argsort(-gram_weights[positive], kind="stable")].tolist()
-    )
-    return _placed(analysis, _choose(ranked, text, k))
+    order = positive[np.argsort(-gram_weights[positive], kind="stable")].tolist()
+    return _placed(analysis, _choose(_spans(text, (grams[i] for i in order)), text, k))
+
+
+def _spans(text: str, grams: Iterable[str]) -> Iterator[tuple[str, int, int]]:
+    """Each gram with the span of its first occurrence in ``text``."""
+    for gram in grams:
+        start = text.find(gram)
+        yield gram, start, start + len(gram)
 
 
 def top_terms_of_batch(

@@ -70,19 +70,20 @@ class ThreadMemory:
 
     def remember(self, message: Message, score: float, is_ad: bool = False, ad_score: float | None = None) -> None:
         if message.id:
-            self.scores[message.id] = score
-            self.scores.move_to_end(message.id)
-            while len(self.scores) > self.keep:
-                self.scores.popitem(last=False)
+            self._keep(self.scores, message.id, score)
             if ad_score is not None:
-                self.ad_scores[message.id] = ad_score
-                self.ad_scores.move_to_end(message.id)
-                while len(self.ad_scores) > self.keep:
-                    self.ad_scores.popitem(last=False)
+                self._keep(self.ad_scores, message.id, ad_score)
         self.last_ts, self.last_score = message.ts, score
         if is_ad:
             self.last_ad = (message.id, message.user, message.ts, self.count)
         self.count += 1
+
+    def _keep(self, recent: OrderedDict[str, float], key: str, value: float) -> None:
+        """Store as the newest entry, dropping the oldest beyond ``keep``."""
+        recent[key] = value
+        recent.move_to_end(key)
+        while len(recent) > self.keep:
+            recent.popitem(last=False)
 
 
 @dataclass(frozen=True)
