@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from nlp.classify import GroupProfile, MessageClassifier
+from nlp.classify.broadcast import DEFAULT_BROADCAST_RULE, BroadcastMemory, BroadcastRule
 from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
@@ -62,6 +63,15 @@ class Verdict:
         return {"labels": self.labels, "scores": self.scores, "suggestion": self.suggestion, "reasons": self.reasons}
 
 
+@dataclass
+class PipelineState:
+    """What a pipeline has learnt from the chat it saw (small, picklable): each group's profile,
+    and the members' recent copies across groups (:mod:`nlp.classify.broadcast`)."""
+
+    profiles: dict[str, GroupProfile]
+    broadcasts: BroadcastMemory
+
+
 class Pipeline:
     """The model loaded once, scoring batches, streams and single messages.
 
@@ -70,7 +80,9 @@ class Pipeline:
     :func:`~nlp.classify.model_files.load_classifier`); ``profiles`` are the groups' purposes, and
     ``learn_groups`` lets their running centroids follow the chat. ``dedup=False`` scores repeats
     again (same verdicts; for measuring). ``thread_context`` judges a reply's off-topic score with
-    the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone).
+    the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone), and
+    ``broadcast`` raises the ad score of one member's same text posted to many groups
+    (:mod:`nlp.classify.broadcast`; ``None``: off).
     ``text_workers`` moves the text stage of :meth:`score_stream` into that many processes
     (``"auto"``: one per core where the text stage bounds the run). It is off by default in Python
     because spawned processes re-import the caller's main module, which must then guard its work
@@ -91,6 +103,7 @@ class Pipeline:
         vector_cache: str | Path | None = None,
         text_workers: int | Literal["auto"] = 0,
         thread_context: ThreadContext | None = DEFAULT_THREAD_CONTEXT,
+        broadcast: BroadcastRule | None = DEFAULT_BROADCAST_RULE,
     ) -> None:
         self.classifier = (
             model
@@ -101,6 +114,8 @@ class Pipeline:
         self.learn_groups = learn_groups
         self.dedup = dedup
         self.thread_context = thread_context
+        self.broadcast = broadcast
+        self._broadcasts = BroadcastMemory()
         self.text_workers = self._resolve_text_workers(text_workers)
         self._text_pool: ProcessPoolExecutor | None = None
         self._pool_started: list[Future[TextBlock]] = []
@@ -218,14 +233,32 @@ class Pipeline:
             feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
             proba = self.classifier.predict_proba_features(feats)
             scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
+            spread = self._across_groups(messages, scores, feats.analyses)
             continues = self._in_threads(messages, scores, feats.analyses)
         decided = [self.classifier.decide(row) for row in scores]
         rows = prepared.rows.tolist()
         terms = self._terms(prepared, decided, rows)
         return [
-            self._verdict(m, scores[i], decided[i], feats.analyses[i], feats.related[i], terms, rows[i], continues[i])
+            self._verdict(
+                m, scores[i], decided[i], feats.analyses[i], feats.related[i], terms, rows[i], continues[i], spread[i]
+            )
             for i, m in enumerate(messages)
         ]
+
+    def _across_groups(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[int]:
+        """Under ``_lock``, in message order: in how many groups each message's author posted its
+        text lately, with the ad probability raised for a blast (:mod:`nlp.classify.broadcast`)."""
+        rule = self.broadcast
+        labels = self.classifier.labels
+        if rule is None or "ad" not in labels:
+            return [0] * len(messages)
+        ad = labels.index("ad")
+        spread = []
+        for i, m in enumerate(messages):
+            groups = self._broadcasts.groups(m, analyses[i].normalized, rule)
+            scores[i][ad] = rule.boost(scores[i][ad], groups)
+            spread.append(groups)
+        return spread
 
     def _in_threads(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[bool]:
         """Under ``_lock``, in message order: mix each reply's off-topic and ad probabilities with its
@@ -269,15 +302,20 @@ class Pipeline:
             )
         return continues
 
-    def state(self) -> dict[str, GroupProfile]:
-        """What the pipeline has learnt about each group (small, picklable): save it to resume a run
-        or restart a bot where it was."""
+    def state(self) -> PipelineState:
+        """What the pipeline has learnt (small, picklable): save it to resume a run or restart a bot
+        where it was."""
         with self._lock:
-            return copy.deepcopy(self.profiles)
+            return PipelineState(copy.deepcopy(self.profiles), copy.deepcopy(self._broadcasts))
 
-    def restore(self, state: Mapping[str, GroupProfile]) -> None:
+    def restore(self, state: PipelineState | Mapping[str, GroupProfile]) -> None:
+        """From :meth:`state`, or from the per-group profiles alone (what older checkpoints hold)."""
         with self._lock:
-            self.profiles = copy.deepcopy(dict(state))
+            if isinstance(state, PipelineState):
+                self.profiles = copy.deepcopy(state.profiles)
+                self._broadcasts = copy.deepcopy(state.broadcasts)
+            else:
+                self.profiles = copy.deepcopy(dict(state))
 
     def _verdict(
         self,
@@ -289,9 +327,11 @@ class Pipeline:
         terms: Mapping[tuple[str, int], list[tuple[str, int]]],
         row: int,
         continues_chatter: bool = False,
+        groups: int = 0,
     ) -> Verdict:
         """``labels``: what :meth:`MessageClassifier.decide` made of ``scores`` (this list is
-        edited); ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it."""
+        edited); ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it;
+        ``groups``: in how many groups its author posted it lately (:meth:`_across_groups`)."""
         clf = self.classifier
         reasons: list[str] = []
         gated = scores
@@ -309,6 +349,8 @@ class Pipeline:
             reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row])
             if label == "offtopic" and continues_chatter:
                 reasons.append("接着群里的闲聊说（所回复的消息也判为闲聊）")
+            if label == "ad" and self.broadcast is not None and groups >= self.broadcast.min_groups:
+                reasons.append(self.broadcast.reason(groups))
         return Verdict(
             id=message.id,
             labels=labels,
