@@ -9,7 +9,9 @@ into place. So a shard's output is byte-for-byte what ``qunshao score SHARD`` wr
 retried after an actor died rewrites its shard whole: no row is lost or written twice.
 
 Group context (the off-topic centroid) flows within a shard, not across shards: shard archives by
-group (or by group and time) and the result equals one single-process run over all of them.
+group (or by group and time) and the result equals one single-process run over all of them, except
+for one thing that crosses groups: a member's copies of one text in several groups
+(:mod:`nlp.classify.broadcast`) are counted only among the groups of one shard.
 """
 
 from __future__ import annotations
