@@ -247,15 +247,18 @@ class Pipeline:
 
     def _across_groups(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[int]:
         """Under ``_lock``, in message order: in how many groups each message's author posted its
-        text lately, with the ad probability raised for a blast (:mod:`nlp.classify.broadcast`)."""
+        text lately, with the ad probability raised for a blast (:mod:`nlp.classify.broadcast`).
+        Without ``learn_groups`` the copies of this call are counted and then forgotten, as the
+        thread memories are."""
         rule = self.broadcast
         labels = self.classifier.labels
         if rule is None or "ad" not in labels:
             return [0] * len(messages)
         ad = labels.index("ad")
+        memory = self._broadcasts if self.learn_groups else copy.deepcopy(self._broadcasts)
         spread = []
         for i, m in enumerate(messages):
-            groups = self._broadcasts.groups(m, analyses[i].normalized, rule)
+            groups = memory.groups(m, analyses[i].normalized, rule)
             scores[i][ad] = rule.boost(scores[i][ad], groups)
             spread.append(groups)
         return spread

@@ -68,6 +68,10 @@ def test_one_member_blasting_a_line_into_five_groups_is_flagged_as_an_ad(classif
     # the same line from five different members (a forwarded notice, a 接龙) is five single posts
     forwarded = Pipeline(classifier).score([_copy(f"group-{k}", 3 * k, user=f"member-{k}") for k in range(5)])
     assert [v.scores["ad"] for v in forwarded] == [ads[0]] * 5
+    # a pipeline that does not learn counts the copies of one call and forgets them after it
+    frozen = Pipeline(classifier, learn_groups=False)
+    assert [v.scores["ad"] for v in frozen.score(blast)] == ads
+    assert [frozen.score([m])[0].scores["ad"] for m in blast] == [ads[0]] * 5
     # and the rule can be switched off
     plain = Pipeline(classifier, broadcast=None).score(blast)
     assert [v.scores["ad"] for v in plain] == [ads[0]] * 5
