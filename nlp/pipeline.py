@@ -32,7 +32,7 @@ from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
 from nlp.io import Message
-from nlp.text import TextAnalysis
+from nlp.text import TextAnalysis, nothing_to_judge
 
 
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:
@@ -61,6 +61,15 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {"labels": self.labels, "scores": self.scores, "suggestion": self.suggestion, "reasons": self.reasons}
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A batch after the text stage: all its messages, and which of them have words to judge."""
+
+    messages: list[Message]
+    judged: list[int]
+    prepared: Prepared
 
 
 @dataclass
@@ -130,7 +139,7 @@ class Pipeline:
         """Verdicts in input order. Thread-safe: group profiles are updated under a lock."""
         if not messages:
             return []
-        return self._finish(self.classifier.prepare(messages, self.dedup))
+        return self._finish(self._prepare(list(messages), text_block))
 
     def score_stream(self, batches: Iterable[Sequence[Message]]) -> Iterator[tuple[list[Message], list[Verdict]]]:
         """Score batches as they come, preparing the next batches (text analysis, tokenisation) while
@@ -147,7 +156,7 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="qunshao-prepare") as pool:
             pending: deque[Future[Prepared]] = deque()
             for batch in batches:
-                pending.append(pool.submit(self.classifier.prepare, list(batch), self.dedup, text_stage))
+                pending.append(pool.submit(self._prepare, list(batch), text_stage))
                 if len(pending) > ahead:
                     prepared = pending.popleft().result()
                     yield prepared.messages, self._finish(prepared)
@@ -227,23 +236,72 @@ class Pipeline:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _finish(self, prepared: Prepared) -> list[Verdict]:
-        messages = prepared.messages
+    def _prepare(self, messages: list[Message], text_stage: Callable[[list[str]], TextBlock]) -> _Batch:
+        """The text stage for the messages with words to judge; placeholders (``[图片]``) and
+        system notices are passed unscored (:mod:`nlp.text.placeholders`): they teach the group's
+        centroid nothing and are no thread's parent."""
+        judged = [i for i, m in enumerate(messages) if not nothing_to_judge(m.text)]
+        subset = messages if len(judged) == len(messages) else [messages[i] for i in judged]
+        return _Batch(messages, judged, self.classifier.prepare(subset, self.dedup, text_stage))
+
+    def _finish(self, batch: _Batch) -> list[Verdict]:
+        """The model on the judged messages, then, over the whole batch in order, the rules that
+        read a message with others (blasts across groups, threads), then verdicts. A message with
+        nothing to judge has no score of its own (0 for ad and negativity) and takes its thread's
+        off-topic score: a ``[图片]`` answering chatter is chatter, alone it is nothing."""
+        prepared, messages, judged = batch.prepared, batch.messages, batch.judged
+        n_labels = len(self.classifier.labels)
         with self._lock:
-            feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
-            proba = self.classifier.predict_proba_features(feats)
-            scores = proba.tolist()  # per-message work on Python floats: numpy scalars cost a call each
-            spread = self._across_groups(messages, scores, feats.analyses)
-            continues = self._in_threads(messages, scores, feats.analyses)
+            feats = None
+            if prepared.messages:
+                feats = self.classifier.complete(prepared, self.profiles, learn=self.learn_groups)
+            own = self.classifier.predict_proba_features(feats).tolist() if feats is not None else []
+            if len(judged) == len(messages):  # the usual case
+                scores, analyses = own, feats.analyses if feats is not None else []
+            else:
+                scores = [[0.0] * n_labels for _ in messages]
+                analyses = [None] * len(messages)
+                for k, i in enumerate(judged):
+                    scores[i], analyses[i] = own[k], feats.analyses[k]
+            spread = self._across_groups(messages, scores, analyses)
+            continues = self._in_threads(messages, scores, analyses)
         decided = [self.classifier.decide(row) for row in scores]
+        if len(judged) == len(messages):
+            rows = prepared.rows.tolist()
+            terms = self._terms(prepared, decided, rows)
+            return [
+                self._verdict(
+                    m, scores[i], decided[i], analyses[i], feats.related[i], terms, rows[i], continues[i], spread[i]
+                )
+                for i, m in enumerate(messages)
+            ]
         rows = prepared.rows.tolist()
-        terms = self._terms(prepared, decided, rows)
-        return [
-            self._verdict(
-                m, scores[i], decided[i], feats.analyses[i], feats.related[i], terms, rows[i], continues[i], spread[i]
+        terms = self._terms(prepared, [decided[i] for i in judged], rows)
+        out = [self._unjudged(m, scores[i], decided[i], continues[i]) for i, m in enumerate(messages)]
+        for k, i in enumerate(judged):
+            out[i] = self._verdict(
+                messages[i],
+                scores[i],
+                decided[i],
+                analyses[i],
+                feats.related[k],
+                terms,
+                rows[k],
+                continues[i],
+                spread[i],
             )
-            for i, m in enumerate(messages)
-        ]
+        return out
+
+    def _unjudged(self, message: Message, scores: list[float], labels: list[str], continues_chatter: bool) -> Verdict:
+        """A placeholder's or a system notice's verdict: chatter only by its thread."""
+        reasons = ["接着群里的闲聊说（所回复的消息也判为闲聊）"] if "offtopic" in labels and continues_chatter else []
+        return Verdict(
+            id=message.id,
+            labels=labels,
+            scores={label: round(score, 4) for label, score in zip(self.classifier.labels, scores, strict=True)},
+            suggestion=self.classifier.suggestion(scores),
+            reasons=reasons,
+        )
 
     def _across_groups(self, messages: Sequence[Message], scores: list[list[float]], analyses) -> list[int]:
         """Under ``_lock``, in message order: in how many groups each message's author posted its
@@ -258,7 +316,7 @@ class Pipeline:
         memory = self._broadcasts if self.learn_groups else copy.deepcopy(self._broadcasts)
         spread = []
         for i, m in enumerate(messages):
-            groups = memory.groups(m, analyses[i].normalized, rule)
+            groups = memory.groups(m, analyses[i].normalized, rule) if analyses[i] is not None else 0
             scores[i][ad] = rule.boost(scores[i][ad], groups)
             spread.append(groups)
         return spread
@@ -286,15 +344,23 @@ class Pipeline:
                 else:
                     memory = profile.thread_ if self.learn_groups else copy.deepcopy(profile.thread_)
                 memories[m.group] = memory
+            analysis = analyses[i]
+            if analysis is None:  # nothing to judge (``[图片]``): its thread's off-topic score, if any
+                if off is not None:
+                    parent = context.parent_score(memory, m, "")
+                    scores[i][off] = parent if parent is not None else 0.0
+                    continues[i] = parent is not None and parent >= threshold
+                memory.remember(m, scores[i][off] if off is not None else 0.0)
+                continue
             if off is not None:
-                text = analyses[i].normalized
+                text = analysis.normalized
                 parent = context.parent_score(memory, m, text)
                 if parent is not None and (is_greeting(text) or is_acknowledgement(text)):
                     parent = None  # they stand alone: see nlp.classify.thread
                 scores[i][off] = context.mix(scores[i][off], parent, text)
                 continues[i] = parent is not None and parent >= threshold
             if ad is not None and m.reply_to:  # only a reply has a parent to borrow from
-                invites = bool(analyses[i].contacts) or bool(analyses[i].signals_of("contact_cue"))
+                invites = bool(analysis.contacts) or bool(analysis.signals_of("contact_cue"))
                 scores[i][ad] = context.mix_ad(scores[i][ad], memory, m, invites)
             is_ad = ad is not None and scores[i][ad] >= sure_ad
             if not is_ad and context.answers_ad(memory, m):

@@ -6,6 +6,7 @@ Depends on nothing else in ``nlp`` except :mod:`nlp.home`; every later stage dep
 from nlp.text.analysis import TextAnalysis, analyze
 from nlp.text.deobfuscate import deobfuscate_aligned
 from nlp.text.normalize import normalize, normalize_aligned, to_simplified
+from nlp.text.placeholders import nothing_to_judge, strip_placeholders
 from nlp.text.segment import Segmenter, default_segmenter, load_stopwords
 from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals
 
@@ -21,5 +22,7 @@ __all__ = [
     "load_stopwords",
     "normalize",
     "normalize_aligned",
+    "nothing_to_judge",
+    "strip_placeholders",
     "to_simplified",
 ]

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from nlp.text import Segmenter, default_segmenter
+from nlp.text import Segmenter, default_segmenter, strip_placeholders
 
 # Chat filler that is not in the general stopword list but never names a topic (team-written).
 CHAT_FILLER = frozenset(
@@ -44,8 +44,9 @@ def is_keyword(token: str, segmenter: Segmenter) -> bool:
 
 
 def content_words(text: str, segmenter: Segmenter | None = None) -> list[str]:
+    """The words of ``text`` that may name a topic; an export's placeholders (``[图片]``) never do."""
     seg = segmenter or default_segmenter()
-    return [t for t in seg.cut(text) if is_keyword(t, seg)]
+    return [t for t in seg.cut(strip_placeholders(text)) if is_keyword(t, seg)]
 
 
 def ctfidf_keywords(docs: Sequence[Sequence[str]], top_n: int = 6, min_count: int = 2) -> list[list[tuple[str, float]]]:
