@@ -77,3 +77,19 @@ def test_normalize_is_thread_safe() -> None:
     for t in threads:
         t.join()
     assert all(r == expected for r in results)
+
+
+def test_wechat_emoji_names_read_as_the_emoji_they_stand_for() -> None:
+    assert normalize("[强][强][强][强]") == normalize("👍👍👍👍") == "👍👍👍"
+    assert normalize("好的[OK]") == "好的👌" and normalize("[強]") == "👍"  # case folded, traditional first
+    assert normalize("[张三]你好") == "[张三]你好"  # only the panel's names
+    aligned = normalize_aligned("好的[OK]收到")
+    at = aligned.text.index("👌")
+    assert aligned.source_span(at, at + 1) == (2, 6)  # the whole name in the message as sent
+
+
+def test_an_emoji_name_inside_a_contact_word_is_an_obfuscation() -> None:
+    from nlp.text import analyze
+
+    found = {s.kind: s for s in analyze("需要的加微[爱心]信：abc_123").signals}
+    assert found["wechat"].value == "abc_123" and found["wechat"].obfuscated

@@ -7,13 +7,14 @@ is lower-case; ``VX`` is ``[UNK]``) and lets features and lexicons be written on
 1. drop zero-width and invisible format characters, emoji variation selectors and keycap marks;
 2. NFKC (full/half width, circled digits ①->1, compatibility ideographs) and case folding;
    dingbat digits (❶ ➀ ➊), which NFKC leaves alone, become ASCII digits too;
-3. traditional -> simplified Chinese (OpenCC ``t2s``);
+3. traditional -> simplified Chinese (OpenCC ``t2s``); then WeChat's emoji names (``[强]``,
+   ``[捂脸]``) become the Unicode emoji they stand for (:mod:`nlp.text.emoji_codes`);
 4. whitespace: runs collapse to one space, spaces between two CJK characters are removed
    (``加 微 信`` -> ``加微信``), ends stripped;
 5. squeeze runs of one repeated non-alphanumeric character to three (``哈哈哈哈哈`` -> ``哈哈哈``).
    Digits and letters are never squeezed: ``13800000000`` must survive.
 
-Imports only :mod:`nlp.text.aligned` and OpenCC.
+Imports only :mod:`nlp.text.aligned`, :mod:`nlp.text.emoji_codes` and OpenCC.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import unicodedata
 from functools import lru_cache
 
 from nlp.text.aligned import AlignedText
+from nlp.text.emoji_codes import EMOJI_CODE, to_emoji
 
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufe00-\ufe0f\u20e3]")
 
@@ -114,6 +116,8 @@ def normalize_aligned(text: str) -> AlignedText:
     if not (aligned.text.isascii() and aligned.text.islower()):
         aligned = _fold_aligned(aligned)
     aligned = _to_simplified_aligned(aligned)
+    if "[" in aligned.text:
+        aligned = aligned.sub(EMOJI_CODE, to_emoji)
     if _ANY_SPACE.search(aligned.text):  # step 4 only rewrites whitespace
         aligned = aligned.sub(_WS_RUN, " ")
         aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
