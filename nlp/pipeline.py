@@ -266,20 +266,12 @@ class Pipeline:
             spread = self._across_groups(messages, scores, analyses)
             continues = self._in_threads(messages, scores, analyses)
         decided = [self.classifier.decide(row) for row in scores]
-        if len(judged) == len(messages):
-            rows = prepared.rows.tolist()
-            terms = self._terms(prepared, decided, rows)
-            return [
-                self._verdict(
-                    m, scores[i], decided[i], analyses[i], feats.related[i], terms, rows[i], continues[i], spread[i]
-                )
-                for i, m in enumerate(messages)
-            ]
-        rows = prepared.rows.tolist()
-        terms = self._terms(prepared, [decided[i] for i in judged], rows)
-        out = [self._unjudged(m, scores[i], decided[i], continues[i]) for i, m in enumerate(messages)]
+        rows = prepared.rows.tolist()  # per judged message: its distinct text in ``prepared``
+        every = len(judged) == len(messages)
+        terms = self._terms(prepared, decided if every else [decided[i] for i in judged], rows)
+        out = [] if every else [self._unjudged(m, scores[i], decided[i], continues[i]) for i, m in enumerate(messages)]
         for k, i in enumerate(judged):
-            out[i] = self._verdict(
+            verdict = self._verdict(
                 messages[i],
                 scores[i],
                 decided[i],
@@ -290,6 +282,10 @@ class Pipeline:
                 continues[i],
                 spread[i],
             )
+            if every:
+                out.append(verdict)
+            else:
+                out[i] = verdict
         return out
 
     def _unjudged(self, message: Message, scores: list[float], labels: list[str], continues_chatter: bool) -> Verdict:
