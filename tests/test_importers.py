@@ -64,6 +64,35 @@ def test_wechat_export_text_kept_media_placeholders_system_skipped() -> None:
     assert [e.line for e in errors] == [7]
 
 
+def test_wechat_app_messages_keep_their_words_when_the_export_has_the_xml(tmp_path: Path) -> None:
+    """Type 49: a shared article (a common 引流 vector) and a quoted reply (a member's message) are
+    readable; without the XML they stay placeholders."""
+    import csv
+
+    header = ["localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent", "StrTime"]
+    card = (
+        '<?xml version="1.0"?><msg><appmsg appid="" sdkver="0"><title>在家兼职，日结三百</title>'
+        "<des>宝妈学生均可 &amp; 点击报名</des><type>5</type><url>http://example.com/a</url></appmsg></msg>"
+    )
+    quote = "<msg><appmsg><title><![CDATA[同意，周六见]]></title><type>57</type><refermsg><content>周六跑吗</content></refermsg></appmsg></msg>"
+    rows = [
+        ["1", "g@chatroom", "49", "5", "0", "1709337600", "2", card, ""],
+        ["2", "g@chatroom", "49", "57", "0", "1709337660", "2", quote, ""],
+        ["3", "g@chatroom", "49", "6", "0", "1709337720", "2", "", ""],
+        ["4", "g@chatroom", "49", "5", "0", "1709337780", "2", "<msg><appmsg><title></title></appmsg></msg>", ""],
+    ]
+    path = tmp_path / "wechat.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    messages = list(read_messages(path))
+    assert [m.text for m in messages] == [
+        "[链接] 在家兼职，日结三百 宝妈学生均可 & 点击报名",
+        "同意，周六见",
+        "[文件]",
+        "[链接]",
+    ]
+
+
 def test_telegram_export_joins_entities_keeps_replies_reports_by_position() -> None:
     messages, errors = _read("telegram_result.json")
     assert [m.id for m in messages] == ["102", "103", "105", "106"]

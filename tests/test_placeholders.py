@@ -9,14 +9,15 @@ import pytest
 
 from nlp.io import Message
 from nlp.io.telegram_json import MEDIA
-from nlp.io.wechat_csv import PLACEHOLDERS
+from nlp.io.wechat_csv import APP_PLACEHOLDERS, PLACEHOLDERS
 from nlp.pipeline import Pipeline
 from nlp.text import nothing_to_judge, strip_placeholders
 from nlp.topics.keywords import content_words
 
 
 def test_every_placeholder_our_readers_write_is_recognised() -> None:
-    written = set(PLACEHOLDERS.values()) | set(MEDIA.values()) | {"[文件]", "[消息类型 10001]"}
+    written = set(PLACEHOLDERS.values()) | set(APP_PLACEHOLDERS.values()) | set(MEDIA.values())
+    written |= {"[文件]", "[消息类型 10001]"}
     for placeholder in written:
         assert nothing_to_judge(placeholder), placeholder
         assert nothing_to_judge(f" {placeholder} {placeholder}\n"), placeholder

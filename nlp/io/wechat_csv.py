@@ -3,7 +3,9 @@
 Columns: ``localId, TalkerId, Type, SubType, IsSender, CreateTime, Status, StrContent, StrTime,
 Remark, NickName, Sender`` (UTF-8 with BOM). ``Type`` 1 is text and is kept as written; pictures,
 voice, video, stickers, files and links become a placeholder (``[图片]``, ``[语音]`` ...) so the
-conversation keeps its shape; system notices (10000, 10002: joins, recalls) are skipped. The group
+conversation keeps its shape; a shared link or a quoted reply (``Type`` 49) keeps its title and
+description when the export has the message's XML (``[链接] 在家兼职，日结三百 …``; a quoted reply is
+its words alone); system notices (10000, 10002: joins, recalls) are skipped. The group
 is ``TalkerId``, the speaker ``NickName`` (else ``Sender``; ``我`` for the exporter's own messages),
 the time ``CreateTime`` (epoch seconds; ``StrTime`` when it is missing). A row that cannot be read is
 reported with its line number and skipped.
@@ -14,6 +16,8 @@ Imports only the standard library and :mod:`nlp.io`.
 from __future__ import annotations
 
 import csv
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +37,47 @@ PLACEHOLDERS = {
     "50": "[通话]",
 }
 SYSTEM_TYPES = {"10000", "10002"}
+
+
+# Type 49 (an "app message") by SubType: what the card is; its XML's <title> says what it holds
+APP_PLACEHOLDERS = {
+    "5": "[链接]",
+    "6": "[文件]",
+    "19": "[聊天记录]",
+    "33": "[小程序]",
+    "36": "[小程序]",
+    "51": "[视频号]",
+}
+QUOTE_SUBTYPE = "57"  # a reply quoting an earlier message: the member's words are the <title>
+_XML_FIELD = {tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.S) for tag in ("title", "des")}
+_CDATA = re.compile(r"^<!\[CDATA\[(.*)\]\]>$", re.S)
+
+
+def _xml_text(xml: str, tag: str) -> str:
+    """The first ``<tag>`` of an app message's XML, unescaped (a regex: the XML is often not
+    well-formed, and only two fields are wanted)."""
+    found = _XML_FIELD[tag].search(xml)
+    if found is None:
+        return ""
+    value = found.group(1).strip()
+    cdata = _CDATA.match(value)
+    return html.unescape(cdata.group(1) if cdata else value).strip()
+
+
+def _app_message(content: str, subtype: str) -> str:
+    """A shared link, file, mini program or quoted reply. When the export kept the XML, its words
+    stay readable (a shared article is a common 引流 vector, and a quoted reply is a member's
+    message); otherwise the placeholder."""
+    placeholder = APP_PLACEHOLDERS.get(subtype, PLACEHOLDERS["49"])
+    if "<appmsg" not in content:
+        return content.strip() if subtype == QUOTE_SUBTYPE and content.strip() else placeholder
+    title, description = _xml_text(content, "title"), _xml_text(content, "des")
+    if subtype == QUOTE_SUBTYPE and title:
+        return title
+    words = [title] if title else []
+    if description and description != title:
+        words.append(description)
+    return " ".join([placeholder, *words])
 
 
 def _cells(row: list[str], col: dict[str, int]):
@@ -71,6 +116,8 @@ def read_wechat_csv(
             if kind == "1":
                 if not content.strip():
                     raise RecordError(line_no, "文本消息内容为空 (empty text message)", "StrContent", name)
+            elif kind == "49":
+                content = _app_message(content, cell("SubType"))
             elif kind in PLACEHOLDERS:
                 content = PLACEHOLDERS[kind]
             else:
