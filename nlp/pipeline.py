@@ -238,8 +238,8 @@ class Pipeline:
 
     def _prepare(self, messages: list[Message], text_stage: Callable[[list[str]], TextBlock]) -> _Batch:
         """The text stage for the messages with words to judge; placeholders (``[图片]``) and
-        system notices are passed unscored (:mod:`nlp.text.placeholders`): they teach the group's
-        centroid nothing and are no thread's parent."""
+        system notices (:mod:`nlp.text.placeholders`) skip the model, so they teach the group's
+        centroid nothing; :meth:`_finish` gives them their thread's off-topic score."""
         judged = [i for i, m in enumerate(messages) if not nothing_to_judge(m.text)]
         subset = messages if len(judged) == len(messages) else [messages[i] for i in judged]
         return _Batch(messages, judged, self.classifier.prepare(subset, self.dedup, text_stage))
