@@ -63,6 +63,10 @@ class Verdict:
         return {"labels": self.labels, "scores": self.scores, "suggestion": self.suggestion, "reasons": self.reasons}
 
 
+# The reason a message flagged as chatter because the message it answers is chatter gets
+CONTINUES_CHATTER = "接着群里的闲聊说（所回复的消息也判为闲聊）"
+
+
 @dataclass(frozen=True)
 class _Batch:
     """A batch after the text stage: all its messages, and which of them have words to judge."""
@@ -290,12 +294,18 @@ class Pipeline:
 
     def _unjudged(self, message: Message, scores: list[float], labels: list[str], continues_chatter: bool) -> Verdict:
         """A placeholder's or a system notice's verdict: chatter only by its thread."""
-        reasons = ["接着群里的闲聊说（所回复的消息也判为闲聊）"] if "offtopic" in labels and continues_chatter else []
+        reasons = [CONTINUES_CHATTER] if "offtopic" in labels and continues_chatter else []
+        return self._record(message, scores, labels, scores, reasons)
+
+    def _record(
+        self, message: Message, scores: list[float], labels: list[str], gated: list[float], reasons: list[str]
+    ) -> Verdict:
+        """The verdict as written out; ``gated``: the scores the suggestion is taken from."""
         return Verdict(
             id=message.id,
             labels=labels,
             scores={label: round(score, 4) for label, score in zip(self.classifier.labels, scores, strict=True)},
-            suggestion=self.classifier.suggestion(scores),
+            suggestion=self.classifier.suggestion(gated),
             reasons=reasons,
         )
 
@@ -413,16 +423,10 @@ class Pipeline:
         for label in labels:
             reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row])
             if label == "offtopic" and continues_chatter:
-                reasons.append("接着群里的闲聊说（所回复的消息也判为闲聊）")
+                reasons.append(CONTINUES_CHATTER)
             if label == "ad" and self.broadcast is not None and groups >= self.broadcast.min_groups:
                 reasons.append(self.broadcast.reason(groups))
-        return Verdict(
-            id=message.id,
-            labels=labels,
-            scores={label: round(score, 4) for label, score in zip(clf.labels, scores, strict=True)},
-            suggestion=clf.suggestion(gated),
-            reasons=reasons,
-        )
+        return self._record(message, scores, labels, gated, reasons)
 
     def _terms(
         self, prepared: Prepared, decided: list[list[str]], rows: list[int]

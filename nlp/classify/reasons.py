@@ -67,7 +67,7 @@ def _choose(grams: Iterable[tuple[str, int, int]], text: str, k: int) -> list[st
     chosen: list[str] = []
     cutting: list[str] = []
     for gram, start, end in grams:
-        if any(gram in other or other in gram for other in chosen):
+        if _overlaps(gram, chosen):
             continue
         if _cuts_a_word(text, start, end, words):
             if len(cutting) < k:
@@ -80,9 +80,14 @@ def _choose(grams: Iterable[tuple[str, int, int]], text: str, k: int) -> list[st
         return chosen
     out: list[str] = []
     for gram in cutting:
-        if not any(gram in other or other in gram for other in out):
+        if not _overlaps(gram, out):
             out.append(gram)
     return out
+
+
+def _overlaps(gram: str, chosen: list[str]) -> bool:
+    """Whether ``gram`` lies inside a chosen one or holds one (a reason quotes each piece once)."""
+    return any(gram in other or other in gram for other in chosen)
 
 
 def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[tuple[str, int]]:
