@@ -208,3 +208,19 @@ def test_score_with_a_vector_cache_reruns_from_disk(tmp_path: Path, default_mode
     distinct = len({r["text"] for r in outputs[0]})
     stored = sqlite3.connect(store).execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
     assert 0.8 * distinct <= stored <= distinct  # every distinct (canonical) text once
+
+
+def test_a_bad_groups_file_is_named_not_a_traceback(tmp_path: Path) -> None:
+    groups = tmp_path / "groups.yaml"
+    out = tmp_path / "scored.jsonl"
+    for body, says in [
+        ("run: [跑步, 约跑\n", "line"),  # YAML that does not parse: where
+        ("- 跑步群\n", "mapping of group id"),
+        ("run:\n  topic: 夜跑\n  example: [x]\n", "unknown field"),  # a typo for examples
+    ]:
+        groups.write_text(body, "utf-8")
+        result = runner.invoke(app, ["score", str(DATA / "sample_chat.jsonl"), "--groups", str(groups), "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        printed = "".join(result.output.split())  # the console wraps long lines
+        assert str(groups) in printed and says.replace(" ", "") in printed
+        assert result.exception is None or isinstance(result.exception, SystemExit)

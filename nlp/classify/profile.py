@@ -13,7 +13,7 @@ hashed char n-grams in encoder-free mode.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -280,7 +280,10 @@ def _host(url: str) -> str:
 
 def load_group_profiles(path: str | Path) -> dict[str, GroupProfile]:
     """``--groups FILE``: YAML or JSON ``{group_id: {topic, examples, admins, allowed_domains}}``."""
-    raw = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:  # its message names the line and column
+        raise ValueError(f"{path}: not valid YAML/JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of group id to {{topic, examples}}")
     profiles = {}
@@ -289,10 +292,41 @@ def load_group_profiles(path: str | Path) -> dict[str, GroupProfile]:
             spec = {"topic": spec}
         if not isinstance(spec, dict):
             raise ValueError(f"{path}: group {group!r} must map to {{topic, examples}}")
+        unknown = set(spec) - {"topic", "examples", "admins", "allowed_domains"}
+        if unknown:
+            raise ValueError(
+                f"{path}: group {group!r}: unknown field(s) {sorted(map(str, unknown))}; "
+                "known: topic, examples, admins, allowed_domains"
+            )
+        for name in ("examples", "admins", "allowed_domains"):
+            if not isinstance(spec.get(name, []), list):
+                raise ValueError(f"{path}: group {group!r}: {name} must be a list")
         profiles[str(group)] = GroupProfile(
-            topic=str(spec.get("topic", "")),
+            topic=str(spec.get("topic") or ""),
             examples=[str(x) for x in spec.get("examples", [])],
             admins=[str(x) for x in spec.get("admins", [])],
             allowed_domains=[str(x).lower() for x in spec.get("allowed_domains", [])],
         )
     return profiles
+
+
+def reconfigure(learned: dict[str, GroupProfile], configured: dict[str, GroupProfile]) -> dict[str, GroupProfile]:
+    """Profiles restored from a saved state with the operator's current settings on top: purposes,
+    examples, admins and allowed domains as configured now (an edited groups file wins), the
+    learnt centroid and thread memory as saved. Groups only one side knows are kept as they are."""
+    out = dict(learned)
+    for group, settings in configured.items():
+        profile = out.get(group)
+        if profile is None:
+            out[group] = settings
+            continue
+        same_purpose = (profile.topic, profile.examples) == (settings.topic, settings.examples)
+        out[group] = replace(
+            profile,
+            topic=settings.topic,
+            examples=list(settings.examples),
+            admins=list(settings.admins),
+            allowed_domains=list(settings.allowed_domains),
+            _purpose_vecs=profile._purpose_vecs if same_purpose else None,  # else vectors of the old purpose
+        )
+    return out

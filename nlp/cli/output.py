@@ -1,16 +1,21 @@
-"""What every command prints the same way: skipped-record notices and tables of rows."""
+"""What every command prints the same way: skipped-record notices, tables of rows, and the error
+that ends a command whose input file is unusable."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from nlp.io import Message, RecordError, read_messages
+
+if TYPE_CHECKING:
+    from nlp.classify import GroupProfile
 
 err = Console(stderr=True)
 
@@ -52,3 +57,17 @@ def by_group_and_time(messages: Sequence[Message]) -> list[Message]:
     """Messages grouped, each group in time order (records without a time keep their place)."""
     order = sorted(range(len(messages)), key=lambda i: (messages[i].group, messages[i].ts or datetime.min, i))
     return [messages[i] for i in order]
+
+
+def read_groups(path: Path | None) -> dict[str, GroupProfile] | None:
+    """``--groups FILE`` for every command that takes it: a file that is missing or malformed ends
+    the command with a message naming the file and what is wrong (status 2), not a traceback."""
+    if path is None:
+        return None
+    from nlp.classify import load_group_profiles  # the classifier stack: only for commands that score
+
+    try:
+        return load_group_profiles(path)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]错误[/red] --groups: {exc}", highlight=False)
+        raise typer.Exit(2) from None

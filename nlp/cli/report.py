@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, by_group_and_time, err, read_archives
+from nlp.cli.output import SkippedRecords, by_group_and_time, err, read_archives, read_groups
 
 
 def report_command(
@@ -30,12 +29,13 @@ def report_command(
     from nlp.report import group_health, render_report
     from nlp.topics import TopicModel
 
+    profiles = read_groups(groups)
     report = SkippedRecords()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("读取 (reading)", total=5)
         messages = by_group_and_time(read_archives(inputs, strict, report))
         progress.update(task, advance=1, description="评分 (scoring)")
-        pipeline = Pipeline(model, profiles=load_group_profiles(groups) if groups else None)
+        pipeline = Pipeline(model, profiles=profiles)
         verdicts = [v for start in range(0, len(messages), 512) for v in pipeline.score(messages[start : start + 512])]
         progress.update(task, advance=1, description="话题 (topics)")
         encoder = pipeline.classifier.encoder or Encoder()

@@ -20,9 +20,8 @@ from typing import Annotated
 
 import typer
 
-from nlp.classify import load_group_profiles
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, err, rows_table
+from nlp.cli.output import SkippedRecords, err, read_groups, rows_table
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
@@ -111,7 +110,7 @@ def score_command(
             truncate_to(output, checkpoint.offset)
             err.print(f"继续: 已有 {checkpoint.written} 条，从第 {checkpoint.consumed + 1} 条记录开始", highlight=False)
 
-    profiles = load_group_profiles(groups) if groups else None
+    profiles = read_groups(groups)
     pipeline = Pipeline(
         model,
         profiles=profiles,
