@@ -83,6 +83,7 @@ class PipelineState:
 
     profiles: dict[str, GroupProfile]
     broadcasts: BroadcastMemory
+    space: str = ""  # the classifier's ``group_space`` the centroids were learnt in ("": not recorded)
 
 
 class Pipeline:
@@ -381,10 +382,19 @@ class Pipeline:
         """What the pipeline has learnt (small, picklable): save it to resume a run or restart a bot
         where it was."""
         with self._lock:
-            return PipelineState(copy.deepcopy(self.profiles), copy.deepcopy(self._broadcasts))
+            return PipelineState(
+                copy.deepcopy(self.profiles), copy.deepcopy(self._broadcasts), self.classifier.group_space
+            )
 
     def restore(self, state: PipelineState | Mapping[str, GroupProfile]) -> None:
-        """From :meth:`state`, or from the per-group profiles alone (what older checkpoints hold)."""
+        """From :meth:`state`, or from the per-group profiles alone (what older checkpoints hold).
+        A state learnt in another vector space (a model on another encoder) is refused: its
+        centroids would be compared with vectors they have nothing in common with."""
+        if isinstance(state, PipelineState) and state.space and state.space != self.classifier.group_space:
+            raise ValueError(
+                f"this state was learnt by a model in space {state.space!r}; "
+                f"the pipeline's model is in {self.classifier.group_space!r}"
+            )
         with self._lock:
             if isinstance(state, PipelineState):
                 self.profiles = copy.deepcopy(state.profiles)

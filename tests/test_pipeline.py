@@ -206,6 +206,24 @@ def test_group_state_survives_a_restart(pipeline: Pipeline) -> None:
     assert [v.labels for v in resumed] == [v.labels for v in uninterrupted[100:]]
 
 
+def test_a_state_learnt_in_another_vector_space_is_refused(pipeline: Pipeline, onnx_encoder) -> None:
+    """Centroids of m3e vectors mean nothing to hashed n-grams (and back): a bot restarted on the
+    other kind of model must not compare its messages with them."""
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+
+    learnt = Pipeline(pipeline.classifier, learn_groups=True)
+    learnt.score(_sample_messages()[:20])
+    state = learnt.state()
+    assert state.space == pipeline.classifier.group_space
+    if pipeline.classifier.encoder is not None:
+        other = Pipeline(DEFAULT_MODEL_DIR.parent / "encoder-free", encoder=None)
+    else:
+        other = Pipeline(DEFAULT_MODEL_DIR, encoder=onnx_encoder)
+    with pytest.raises(ValueError, match="space"):
+        other.restore(state)
+    Pipeline(pipeline.classifier).restore(state)  # the same space: fine
+
+
 def test_text_processes_exit_when_their_scoring_process_is_killed() -> None:
     """``kill -9`` of a scoring job (the case ``--resume`` exists for) must not leave its text
     processes behind, waiting forever on their task queue."""

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "examples" / "python_client"))
 from qunshao_client import QunshaoClient, QunshaoError  # noqa: E402
 
 TOKEN = "test-secret"
+RUN = "南山夜跑团：跑步训练、路线约跑、装备与伤病交流"
 
 
 def _free_port() -> int:
@@ -165,6 +166,61 @@ def test_feedback_and_alerts_survive_a_restart(pipeline, tmp_path: Path) -> None
         rows = Store(db).feedback()
         assert [(r["id"], r["message_id"], r["labels"]) for r in rows] == [(feedback_id, "m-9", ["ad"])]
         assert QunshaoClient(url, token=TOKEN).health()["status"] == "ok"
+
+
+def test_what_was_learnt_of_a_group_survives_a_restart(pipeline, tmp_path: Path) -> None:
+    """A restarted bot judges the next message as one that never stopped would: the group's
+    centroid and threads come back from the database, and an edited groups file applies at once."""
+    from nlp.classify import GroupProfile
+    from nlp.io import Message
+    from nlp.pipeline import Pipeline
+
+    groups = tmp_path / "groups.yaml"
+    groups.write_text(f"run:\n  topic: {RUN}\n", "utf-8")
+    texts = [
+        "今晚八点人才公园集合",
+        "我带两瓶水",
+        "跑完去吃宵夜吗",
+        "膝盖有点疼，今天慢跑",
+        "配速六分可以吗",
+        "新买的跑鞋到了",
+    ]
+    items = [{"text": t, "id": str(i), "group": "run", "user": f"u{i % 3}"} for i, t in enumerate(texts)]
+    following = {"text": "周末有人去看电影吗", "id": "9", "group": "run", "user": "u1"}
+
+    never_stopped = Pipeline(pipeline.classifier, profiles={"run": GroupProfile(topic=RUN)})
+    never_stopped.score([Message(**m) for m in items])
+    expected = never_stopped.score([Message(**following)])[0]
+
+    db = tmp_path / "serve.db"
+    with live_server(Pipeline(pipeline.classifier), db, groups=groups) as url:
+        QunshaoClient(url, token=TOKEN).moderate(items)
+    restarted = Pipeline(pipeline.classifier)
+    with live_server(restarted, db, groups=groups) as url:
+        assert restarted.profiles["run"].n_seen_ == len(texts)
+        (got,) = QunshaoClient(url, token=TOKEN).moderate([following])
+    assert got["labels"] == expected.labels
+    assert got["scores"] == pytest.approx(expected.scores, abs=2e-4)
+
+    groups.write_text("run:\n  topic: 南山夜跑团\n  admins: [团长]\n", "utf-8")
+    edited = Pipeline(pipeline.classifier)
+    with live_server(edited, db, groups=groups, state_seconds=0):
+        profile = edited.profiles["run"]
+        assert (profile.topic, profile.admins) == ("南山夜跑团", ["团长"])
+        assert profile.n_seen_ == len(texts) + 1
+
+
+def test_a_state_the_service_cannot_use_is_left_and_logged(pipeline, tmp_path: Path, caplog) -> None:
+    from nlp.pipeline import Pipeline
+    from nlp.serve.store import Store
+
+    db = tmp_path / "serve.db"
+    Store(db).save_blob("pipeline", b"not a pickle")
+    fresh = Pipeline(pipeline.classifier)
+    with caplog.at_level("WARNING", logger="qunshao.serve"), live_server(fresh, db) as url:
+        assert QunshaoClient(url, token=TOKEN).health()["status"] == "ok"
+    assert "not restored" in caplog.text
+    assert fresh.profiles == {}
 
 
 def test_client_reports_errors(server: str) -> None:

@@ -21,6 +21,7 @@ import copy
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +32,7 @@ from sklearn.metrics import f1_score
 
 from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, text_block
 from nlp.classify.heads import StackedHead
-from nlp.classify.ngrams import TermCandidates, hash_ngrams, ngram_vectorizer
+from nlp.classify.ngrams import NGRAM_FEATURES, TermCandidates, hash_ngrams, ngram_vectorizer
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
@@ -239,6 +240,15 @@ class MessageClassifier:
         clone.__dict__.update(copy.deepcopy(self.__getstate__(), memo))
         clone.encoder = self.encoder
         return clone
+
+    @property
+    def group_space(self) -> str:
+        """Which vector space group centroids and purposes live in: a saved group state is only
+        valid for a model of the same space (same encoder, or hashed n-grams alike), whatever its
+        heads."""
+        if self.encoder is None:
+            return f"ngrams:{NGRAM_FEATURES}"
+        return f"encoder:{Path(self.encoder.model).name}:{self.encoder.dim}"
 
     def _vectorise_dense(self, texts: Sequence[str]) -> np.ndarray:
         """Purpose texts (a handful per group) in the same space as the messages, dense."""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import err
+from nlp.cli.output import err, read_groups
 
 
 def _is_loopback(host: str) -> bool:
@@ -38,11 +38,23 @@ def serve_command(
         str | None,
         typer.Option(help="On-disk vector cache across restarts (a directory, or 'auto' for $QUNSHAO_HOME/vectors)."),
     ] = None,
+    groups: Annotated[
+        Path | None,
+        typer.Option(
+            help="Group purposes and house rules: YAML/JSON {group: {topic, examples, admins, allowed_domains}}."
+        ),
+    ] = None,
+    state_seconds: Annotated[
+        float,
+        typer.Option(min=0, help="Save what was learnt of each group (into --db) at most this often, and at shutdown."),
+    ] = 30.0,
 ) -> None:
     """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
     import uvicorn
 
     from nlp.serve import Settings, create_app
+
+    read_groups(groups)  # a bad file stops here, with a message, not inside the server's startup
 
     token = token or os.environ.get("QUNSHAO_TOKEN") or None
     if not token and not _is_loopback(host):
@@ -59,6 +71,8 @@ def serve_command(
         max_wait_ms=max_wait_ms,
         dry_run=dry_run,
         vector_cache=vector_cache,
+        groups=groups,
+        state_seconds=state_seconds,
     )
     uvicorn.run(
         create_app(settings),

@@ -3,6 +3,10 @@
 ``create_app(settings)`` builds the app; ``qunshao serve`` runs it with uvicorn. The model is loaded
 once; concurrent requests are micro-batched (:mod:`nlp.serve.batcher`); feedback, alerts and every
 group's monitor state are committed to SQLite (:mod:`nlp.serve.store`) before a request is answered.
+What the pipeline learns of each group (its running centroid, recent threads, members' copies across
+groups) is saved there too, every ``state_seconds`` and at shutdown, and restored on start: a
+restarted bot judges off-topic against the group it knew, not a blank one (a crash loses at most
+those seconds of learning, never an acknowledged write).
 Bad input is a 4xx with a message that says what is wrong, never a 500.
 """
 
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import threading
 import time
 import uuid
@@ -54,12 +59,19 @@ class Settings:
     max_wait_ms: float = 5.0
     dry_run: bool = False
     vector_cache: str | Path | None = None  # on-disk vector cache directory, shared with batch jobs
+    groups: str | Path | None = None  # group purposes and house rules (YAML/JSON, as ``qunshao score --groups``)
+    state_seconds: float = 30.0  # how often the pipeline's learnt group state is saved (0: every request)
+
+
+PIPELINE_STATE = "pipeline"  # the name of the pickled Pipeline.state() in the store's blobs
+PIPELINE_STATE_VERSION = 1
 
 
 class Service:
     """Everything the endpoints share, loaded once."""
 
     def __init__(self, settings: Settings, pipeline=None) -> None:
+        from nlp.classify import load_group_profiles
         from nlp.classify.model_files import DEFAULT_MODEL_DIR
         from nlp.conflict import ConflictMonitor
         from nlp.pipeline import Pipeline
@@ -68,6 +80,9 @@ class Service:
         self.model_dir = Path(settings.model or DEFAULT_MODEL_DIR)
         self.pipeline = pipeline or Pipeline(self.model_dir, vector_cache=settings.vector_cache)
         self.store = Store(settings.db)
+        self._state_lock = threading.Lock()
+        self._state_saved = time.monotonic()
+        self._restore_pipeline(load_group_profiles(settings.groups) if settings.groups else {})
         self.monitor = ConflictMonitor(pipeline=self.pipeline)
         saved = self.store.load_state("monitor")
         if saved:
@@ -104,8 +119,40 @@ class Service:
             self._topics = TopicModel(encoder=self.pipeline.classifier.encoder or Encoder())
         return self._topics
 
+    def _restore_pipeline(self, configured: dict) -> None:
+        """The saved group state, if any and if learnt in this model's vector space, with the
+        configured groups (``--groups``) on top: an edited purpose applies at once, the learnt
+        centroid carries on. A state that cannot be used is logged and left; groups learn afresh."""
+        from nlp.classify.profile import reconfigure
+
+        blob = self.store.load_blob(PIPELINE_STATE)
+        if blob is not None:
+            try:
+                saved = pickle.loads(blob)  # written by this service into its own database
+                if saved.get("version") != PIPELINE_STATE_VERSION:
+                    raise ValueError(f"saved by another qunshao version ({saved.get('version')})")
+                self.pipeline.restore(saved["state"])
+                log.info("restored what was learnt of %d groups", len(self.pipeline.profiles))
+            except (pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("group state in %s not restored, groups learn afresh: %s", self.settings.db, exc)
+        self.pipeline.profiles = reconfigure(self.pipeline.profiles, configured)
+
+    def save_pipeline_state(self, force: bool = False) -> None:
+        """Save what the pipeline has learnt, when ``state_seconds`` have passed since the last save
+        (or now, with ``force``). Each save copies every group's state: hence not per request."""
+        with self._state_lock:
+            if not force and time.monotonic() - self._state_saved < self.settings.state_seconds:
+                return
+            self._state_saved = time.monotonic()
+            blob = pickle.dumps(
+                {"version": PIPELINE_STATE_VERSION, "state": self.pipeline.state()}, protocol=pickle.HIGHEST_PROTOCOL
+            )
+            self.store.save_blob(PIPELINE_STATE, blob)
+
     async def score(self, messages: list[Message]):
         verdicts = await self.batcher.submit(messages)
+        if time.monotonic() - self._state_saved >= self.settings.state_seconds:  # checked here: no thread hop
+            await asyncio.to_thread(self.save_pipeline_state)
         for verdict in verdicts:
             for label in verdict.labels:
                 self.labels.labels(label).inc()
@@ -189,6 +236,7 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
         yield
         await service.batcher.stop()  # in-flight batches finish before the process exits
         service.store.save_state("monitor", service.monitor.state())
+        service.save_pipeline_state(force=True)
         service.store.close()
 
     app = FastAPI(

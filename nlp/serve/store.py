@@ -1,4 +1,5 @@
-"""The service's durable state in SQLite: moderator feedback, alerts, and each group's monitor state.
+"""The service's durable state in SQLite: moderator feedback, alerts, each group's monitor state,
+and what the pipeline has learnt of each group.
 
 SQLite because it is embedded (nothing to run beside the bot), transactional and survives a crash:
 a write is committed before the request that made it is answered, so whatever a client saw
@@ -27,6 +28,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_by_group ON alerts (grp, created);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, body BLOB NOT NULL, updated REAL NOT NULL);
 """
 
 
@@ -93,6 +95,20 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT body FROM state WHERE name = ?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def save_blob(self, name: str, body: bytes) -> None:
+        """Binary state the service itself writes and reads back (the pipeline's learnt groups)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO blobs (name, body, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+                (name, body, time.time()),
+            )
+
+    def load_blob(self, name: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM blobs WHERE name = ?", (name,)).fetchone()
+        return bytes(row[0]) if row else None
 
     def close(self) -> None:
         with self._lock:
