@@ -339,7 +339,7 @@ def test_offtopic_threshold_also_reads_dev_conversations(small_model: MessageCla
     assert ((scores >= 0) & (scores <= 1)).all()
 
     flat = copy.deepcopy(small_model)
-    assert tune_offtopic_on_timelines(flat, dev, proba, chat_rows, Recipe(offtopic_timelines=[])) is None
+    assert tune_offtopic_on_timelines(flat, dev, proba, chat_rows, Recipe(dev_timelines=[])) is None
     assert flat.thresholds_ == small_model.thresholds_  # nothing to add: thresholds untouched
 
     both = copy.deepcopy(small_model)
@@ -354,6 +354,32 @@ def test_offtopic_threshold_also_reads_dev_conversations(small_model: MessageCla
     chosen = alone.thresholds_["offtopic"]
     f1 = [f1_score(gold, scores >= t, zero_division=0) for t in (chosen, small_model.thresholds_["offtopic"])]
     assert f1[0] >= f1[1] - 0.02
+
+
+def test_ad_threshold_also_reads_dev_conversations(small_model: MessageClassifier) -> None:
+    """Members' own messages in the dev timelines join dev as negatives for the ad review
+    threshold: it can only rise, flag no more of them, and leave the other labels and the block
+    threshold (the dev rows' call) alone."""
+    import copy
+
+    from nlp.train.recipe import TIMELINES_DEV, Recipe, timeline_verdicts, tune_ad_on_timelines, tune_on_timelines
+
+    dev = load_labelled(CHAT_DEV)
+    proba = small_model.predict_proba(dev.messages)
+    chat_rows = np.ones(len(dev), dtype=bool)
+    flat = copy.deepcopy(small_model)
+    flat.tune_thresholds(proba, dev.y, priors=Recipe().priors)
+    scores = np.array([v.scores["ad"] for _, v in timeline_verdicts(flat, [TIMELINES_DEV])])
+
+    tuned = copy.deepcopy(flat)
+    report = tune_ad_on_timelines(tuned, dev, proba, chat_rows, Recipe())
+    assert report["messages"] == len(scores) > 200
+    assert tuned.thresholds_["ad"] >= flat.thresholds_["ad"]
+    assert report["flagged"] == (scores >= tuned.thresholds_["ad"]).sum() <= (scores >= flat.thresholds_["ad"]).sum()
+    assert tuned.block_thresholds_["ad"] == max(flat.block_thresholds_["ad"], tuned.thresholds_["ad"])
+    for label in ("negativity", "offtopic"):
+        assert tuned.thresholds_[label] == flat.thresholds_[label]
+    assert tune_on_timelines(copy.deepcopy(flat), dev, proba, chat_rows, Recipe(dev_timelines=[])) is None
 
 
 def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:

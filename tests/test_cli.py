@@ -78,7 +78,7 @@ def test_train_eval_and_score_an_operators_own_model(tmp_path: Path) -> None:
     manifest = json.loads((model / "manifest.json").read_text("utf-8"))
     assert manifest["encoder"] is None and set(manifest["thresholds"]) == {"ad", "negativity", "offtopic"}
     # the operator's own data only: the team's dev conversations do not choose its off-topic threshold
-    assert manifest["recipe"]["offtopic_timelines"] == [] and manifest["dev_metrics"]["offtopic_timelines"] is None
+    assert manifest["recipe"]["dev_timelines"] == [] and manifest["dev_metrics"]["timelines"] is None
 
     metrics_file = tmp_path / "metrics.json"
     result = runner.invoke(app, ["eval", str(dev), "--model", str(model), "--json", str(metrics_file)])

@@ -64,7 +64,7 @@ def train_command(
         public_data=public_data,
         encoder=None if encoder == "none" else encoder,
         chat_weight=chat_weight,
-        offtopic_timelines=[TIMELINES_DEV] if chat_data else [],
+        dev_timelines=[TIMELINES_DEV] if chat_data else [],
     )
     try:
         clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))

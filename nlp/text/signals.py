@@ -88,8 +88,11 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
     (
         "contact_cue",
         re.compile(
-            r"(?:加|添加|\+)(?:我|一下)?(?:微信|qq|好友|群)|私(?:聊|信|我|戳)|扫码|扫一扫|进群|拉你进群"
+            r"(?:加|添加|\+)(?:我|一下)?(?:微信|qq|好友|群)|私(?:聊|信|我|戳|发)|扫码|扫一扫|进群|拉你进群"
             r"|点击链接|戳链接|链接在|(?:看|点|进|点我|看我)主页|主页有"
+            # the terse forms of 黑产 and gambling posts: a bare 私 closing the offer (`有意私`, not
+            # 自私/隐私/走私), 滴滴我 / dd我 (message me), 加我 not followed by a count (`算我一个`)
+            r"|(?<![自隐无公走偏营徇藏])私(?=$|[^\w])|滴滴?我|dd我|加我(?![一两几们])"
         ),
         0,
     ),
@@ -118,7 +121,7 @@ _NEEDS: dict[re.Pattern[str], re.Pattern[str]] = {
             ("wxid_",),
             ("qq",),
             ("群",),
-            ("加", "+", "私", "扫", "群", "链", "主"),  # contact_cue
+            ("加", "+", "私", "扫", "群", "链", "主", "滴", "dd"),  # contact_cue
             # money: a currency sign or word, a unit (元 块 美元/美金), or an income word (日入 月赚
             # 周结 年薪 收入/收益); the most expensive pattern, and most messages have none of these
             ("¥", "$", "rmb", "人民币", "元", "块", "美", "入", "赚", "收", "结", "薪"),
