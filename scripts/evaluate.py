@@ -151,7 +151,8 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
         "",
         f"Command: `{command}` ({time.strftime('%Y-%m-%d')}), on {cpu_name()}, {os.cpu_count()} cores. "
         "Thresholds are each model's own, chosen on dev (`data/labelled/chat_dev.jsonl` + COLD dev + SWSR dev; "
-        "negativity's review threshold on the chat rows alone) when the model was built; no number below was "
+        "negativity's review threshold on the chat rows alone; ad's and off-topic's with the dev conversations "
+        "of data/topics/dev.yaml as well) when the model was built; no number below was "
         "used to choose anything.",
         "Topic clustering and the conflict monitor are evaluated separately: docs/eval-topics.md "
         "(`scripts/evaluate_topics.py`) and docs/eval-conflicts.md (`scripts/evaluate_conflicts.py`).",
