@@ -88,6 +88,17 @@ def test_wechat_emoji_names_read_as_the_emoji_they_stand_for() -> None:
     assert aligned.source_span(at, at + 1) == (2, 6)  # the whole name in the message as sent
 
 
+def test_qq_face_codes_read_as_emoji_where_a_slash_cannot_be_ordinary_text() -> None:
+    assert normalize("有意私/玫瑰/玫瑰") == normalize("有意私🌹🌹")  # a name of two characters: anywhere
+    assert normalize("/强") == "👍" and normalize("说得对 /强") == "说得对 👍"
+    # one character with a word on either side is ordinary text; so are ASCII names and link paths
+    for text in ("强/弱", "红/色", "早饭/午饭", "男/女", "收到/强", "https://a.com/ok", "http://x.cn/刀"):
+        assert normalize(text) == text
+    aligned = normalize_aligned("私/玫瑰")
+    at = aligned.text.index("🌹")
+    assert aligned.source_span(at, at + 1) == (1, 4)
+
+
 def test_an_emoji_name_inside_a_contact_word_is_an_obfuscation() -> None:
     from nlp.text import analyze
 

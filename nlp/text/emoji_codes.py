@@ -1,4 +1,4 @@
-"""WeChat's built-in emoji as they appear in text: ``[强]``, ``[捂脸]``, ``[破涕为笑]``.
+"""WeChat's built-in emoji as they appear in text: ``[强]``, ``[捂脸]``, ``[破涕为笑]``; QQ's ``/强``.
 
 WeChat writes its own emoji panel into a message as a bracketed name, and that is what exports,
 copied text and bots receive. Read as text they are not emoji at all: the characters of ``[强]``,
@@ -161,6 +161,15 @@ WECHAT_EMOJI: dict[str, str] = {
 _NAMES = "|".join(re.escape(name) for name in sorted(WECHAT_EMOJI, key=len, reverse=True))
 EMOJI_CODE = re.compile(rf"\[({_NAMES})\]")
 
+# QQ writes the same classic faces (WeChat took its first panel from QQ) as ``/name`` inline:
+# ``需要的私/玫瑰``, ``收到/强``. A slash is also ordinary text (``男/女``, ``强/弱``, link paths), so:
+# only Chinese names; a name of two or more characters wherever it stands; a one-character name
+# (``/强``, ``/饭``, ``/色``) only where no word runs into it on either side.
+_LONG = "|".join(re.escape(n) for n in sorted(WECHAT_EMOJI, key=len, reverse=True) if len(n) > 1 and not n.isascii())
+_SHORT = "".join(re.escape(n) for n in WECHAT_EMOJI if len(n) == 1 and not n.isascii())
+QQ_FACE_CODE = re.compile(rf"/({_LONG})|(?<![\w/.])/([{_SHORT}])(?!\w)")
+
 
 def to_emoji(match: re.Match[str]) -> str:
-    return WECHAT_EMOJI[match.group(1)]
+    """For :data:`EMOJI_CODE` and :data:`QQ_FACE_CODE` matches alike: the name's emoji."""
+    return WECHAT_EMOJI[match.group(1) or match.group(2)]

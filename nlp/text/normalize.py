@@ -8,7 +8,8 @@ is lower-case; ``VX`` is ``[UNK]``) and lets features and lexicons be written on
 2. NFKC (full/half width, circled digits ①->1, compatibility ideographs) and case folding;
    dingbat digits (❶ ➀ ➊), which NFKC leaves alone, become ASCII digits too;
 3. traditional -> simplified Chinese (OpenCC ``t2s``); then WeChat's emoji names (``[强]``,
-   ``[捂脸]``) become the Unicode emoji they stand for (:mod:`nlp.text.emoji_codes`);
+   ``[捂脸]``) and QQ's (``/强``, ``/玫瑰``) become the Unicode emoji they stand for
+   (:mod:`nlp.text.emoji_codes`);
 4. whitespace: runs collapse to one space, spaces between two CJK characters are removed
    (``加 微 信`` -> ``加微信``), ends stripped;
 5. squeeze runs of one repeated non-alphanumeric character to three (``哈哈哈哈哈`` -> ``哈哈哈``).
@@ -25,7 +26,7 @@ import unicodedata
 from functools import lru_cache
 
 from nlp.text.aligned import AlignedText
-from nlp.text.emoji_codes import EMOJI_CODE, to_emoji
+from nlp.text.emoji_codes import EMOJI_CODE, QQ_FACE_CODE, to_emoji
 
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufe00-\ufe0f\u20e3]")
 
@@ -118,6 +119,8 @@ def normalize_aligned(text: str) -> AlignedText:
     aligned = _to_simplified_aligned(aligned)
     if "[" in aligned.text:
         aligned = aligned.sub(EMOJI_CODE, to_emoji)
+    if "/" in aligned.text:
+        aligned = aligned.sub(QQ_FACE_CODE, to_emoji)
     if _ANY_SPACE.search(aligned.text):  # step 4 only rewrites whitespace
         aligned = aligned.sub(_WS_RUN, " ")
         aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
