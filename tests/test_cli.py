@@ -224,3 +224,22 @@ def test_a_bad_groups_file_is_named_not_a_traceback(tmp_path: Path) -> None:
         printed = "".join(result.output.split())  # the console wraps long lines
         assert str(groups) in printed and says.replace(" ", "") in printed
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_resume_with_a_model_of_another_vector_space_is_refused_with_a_message(tmp_path: Path) -> None:
+    """A checkpoint's group centroids were learnt in its model's space; resuming with a model on
+    another encoder must say so, not compare messages with centroids of another kind."""
+    from nlp.classify.broadcast import BroadcastMemory
+    from nlp.io.checkpoint import Checkpoint, save_checkpoint
+    from nlp.pipeline import PipelineState
+
+    archive = DATA / "sample_chat.jsonl"
+    out = tmp_path / "scored.jsonl"
+    out.write_text("", "utf-8")
+    state = PipelineState({}, BroadcastMemory(), space="encoder:m3e-small:512")
+    save_checkpoint(out, Checkpoint([str(archive)], state=state))
+    model = str(DATA.parent / "models" / "encoder-free")
+    result = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--resume"])
+    assert result.exit_code == 2, result.output
+    printed = "".join(result.output.split())
+    assert "encoder:m3e-small:512" in printed and "withoutresume" in printed.replace("--", "")

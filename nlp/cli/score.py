@@ -120,7 +120,13 @@ def score_command(
         text_workers=_text_workers(text_workers),
     )
     if checkpoint.state is not None:
-        pipeline.restore(checkpoint.state)
+        try:
+            pipeline.restore(checkpoint.state)
+        except ValueError as exc:  # a model on another encoder: its groups' centroids cannot carry over
+            raise typer.BadParameter(
+                f"{exc}; resume with the model the run started with, or start again without --resume",
+                param_hint="--model",
+            ) from None
     report = SkippedRecords()
     counts = {"messages": 0, "block": 0, "review": 0, "pass": 0}
     flagged: list[tuple[str, str, str, str, str]] = []
