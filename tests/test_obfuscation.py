@@ -235,7 +235,7 @@ def test_contact_pattern_prechecks_hold_for_every_match() -> None:
     the pattern finds in real messages must contain one."""
     from nlp.text.deobfuscate import deobfuscate_aligned
     from nlp.text.normalize import normalize_aligned
-    from nlp.text.signals import _CONTACT_PATTERNS, _NEEDS
+    from nlp.text.signals import _CONTACT_SCANS
 
     matched: dict[str, int] = {}
     # every form of money bait, written for this test, beside the chat data
@@ -254,8 +254,8 @@ def test_contact_pattern_prechecks_hold_for_every_match() -> None:
     ]
     for text in [*_chat_texts(), *money]:
         deob = deobfuscate_aligned(normalize_aligned(text)).text
-        for kind, pattern, _ in _CONTACT_PATTERNS:
+        for kind, needs, pattern, _ in _CONTACT_SCANS:
             for m in pattern.finditer(deob):
                 matched[kind] = matched.get(kind, 0) + 1
-                assert _NEEDS[pattern].search(m.group(0)), (pattern, text)
+                assert needs.search(m.group(0)), (pattern, text)
     assert sum(matched.values()) > 100 and matched["money"] >= len(money)

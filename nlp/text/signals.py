@@ -109,10 +109,12 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
     ),
 ]
 # Substrings without which a contact pattern cannot match (``in`` is far cheaper than a regex scan,
-# and most messages have no contact details): keep in step with the patterns above.
-_NEEDS: dict[re.Pattern[str], re.Pattern[str]] = {
-    pattern: re.compile("|".join(map(re.escape, needs)))
-    for (_, pattern, _), needs in zip(
+# and most messages have no contact details): keep in step with the patterns above. Each scan is
+# (kind, needs, pattern, group), in a list: a dict keyed by the pattern would hash the compiled
+# pattern's code on every lookup (0.9 µs for the money pattern; 3 µs per message in all).
+_CONTACT_SCANS: list[tuple[SignalKind, re.Pattern[str], re.Pattern[str], int]] = [
+    (kind, re.compile("|".join(map(re.escape, needs))), pattern, group)
+    for (kind, pattern, group), needs in zip(
         _CONTACT_PATTERNS,
         [
             (".", "://"),  # url
@@ -128,7 +130,7 @@ _NEEDS: dict[re.Pattern[str], re.Pattern[str]] = {
         ],
         strict=True,
     )
-}
+]
 _MENTION = re.compile(r"@([^\s@,，:：!?。！？]{1,20})")
 _EMOJI_RUN = re.compile(rf"[{EMOJI_CLASS}]+")
 # A unit of 1-4 characters repeated: one character 4+ times, or a longer unit 3+ times.
@@ -188,8 +190,8 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     found: list[Signal] = []
     seen: set[tuple[str, int, int]] = set()
     deob = deobfuscated.text
-    for kind, pattern, group in _CONTACT_PATTERNS:
-        if _NEEDS[pattern].search(deob) is None:
+    for kind, needs, pattern, group in _CONTACT_SCANS:
+        if needs.search(deob) is None:
             continue
         for m in pattern.finditer(deob):
             signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
