@@ -113,7 +113,10 @@ def _to_simplified_aligned(text: AlignedText) -> AlignedText:
 def normalize_aligned(text: str) -> AlignedText:
     """The canonical form with alignment to ``text`` (see module docstring for the steps)."""
     aligned = AlignedText.of(text)
-    aligned = aligned.sub(_INVISIBLE, "")
+    # Each rewrite below runs only where its pattern can match: a ``sub`` that finds nothing still
+    # costs a Python call and a scan, and most messages need none of them.
+    if _INVISIBLE.search(text):
+        aligned = aligned.sub(_INVISIBLE, "")
     if not (aligned.text.isascii() and aligned.text.islower()):
         aligned = _fold_aligned(aligned)
     aligned = _to_simplified_aligned(aligned)
@@ -125,7 +128,9 @@ def normalize_aligned(text: str) -> AlignedText:
         aligned = aligned.sub(_WS_RUN, " ")
         aligned = aligned.sub(_SPACED_OUT_CJK, lambda m: m.group(0).replace(" ", ""))
         aligned = _strip(aligned)
-    return aligned.sub(_REPEAT_RUN, lambda m: m.group(1) * 3)
+    if _REPEAT_RUN.search(aligned.text):
+        aligned = aligned.sub(_REPEAT_RUN, lambda m: m.group(1) * 3)
+    return aligned
 
 
 def normalize(text: str) -> str:
