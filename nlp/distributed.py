@@ -76,8 +76,10 @@ class _ShardScorer:
     """The Ray actor: loads the pipeline once, then scores whole shards."""
 
     def __init__(self, model: str, output_dir: str, output_format: str, device: str, fail_once_dir: str | None):
+        from nlp.gc_policy import use_batch_thresholds
         from nlp.pipeline import Pipeline
 
+        use_batch_thresholds()  # an actor's process only scores shards
         self.pipeline_args = (model, device)
         self.pipeline = Pipeline(model, device=device)
         self.output_dir = Path(output_dir)

@@ -31,6 +31,7 @@ from nlp.classify.profile import allows_ad
 from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
+from nlp.gc_policy import use_batch_thresholds
 from nlp.io import Message
 from nlp.text import TextAnalysis, nothing_to_judge
 
@@ -38,7 +39,9 @@ from nlp.text import TextAnalysis, nothing_to_judge
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:
     """In a text-stage process: exit when the process that started it is gone. A scoring job killed
     with ``kill -9`` cannot shut its pool down, and its workers, holding both ends of their task
-    queue, would otherwise wait forever (a few hundred MB each) while ``--resume`` starts new ones."""
+    queue, would otherwise wait forever (a few hundred MB each) while ``--resume`` starts new ones.
+    The process does batch work only, so it collects garbage as one (:mod:`nlp.gc_policy`)."""
+    use_batch_thresholds()
 
     def watch() -> None:
         while True:

@@ -224,6 +224,26 @@ def test_a_state_learnt_in_another_vector_space_is_refused(pipeline: Pipeline, o
     Pipeline(pipeline.classifier).restore(state)  # the same space: fine
 
 
+def test_batch_processes_collect_garbage_less_often_and_a_host_keeps_its_own_setting() -> None:
+    """Text-stage processes do batch work only (batch thresholds); ``batch_gc`` sets them for a job
+    and gives the host application's own back, even when the job fails."""
+    import gc
+
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+    from nlp.gc_policy import BATCH_THRESHOLDS, batch_gc
+
+    host = gc.get_threshold()
+    with pytest.raises(RuntimeError), batch_gc():
+        assert gc.get_threshold() == BATCH_THRESHOLDS
+        raise RuntimeError("a job that fails")
+    assert gc.get_threshold() == host != BATCH_THRESHOLDS
+
+    with Pipeline(DEFAULT_MODEL_DIR.parent / "encoder-free", encoder=None, text_workers=1) as pipeline:
+        pipeline.start_text_processes()
+        assert pipeline._text_pool.submit(gc.get_threshold).result(timeout=60) == BATCH_THRESHOLDS
+    assert gc.get_threshold() == host  # the scoring process itself is left as it was
+
+
 def test_text_processes_exit_when_their_scoring_process_is_killed() -> None:
     """``kill -9`` of a scoring job (the case ``--resume`` exists for) must not leave its text
     processes behind, waiting forever on their task queue."""

@@ -22,6 +22,7 @@ import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import SkippedRecords, err, read_groups, rows_table
+from nlp.gc_policy import batch_gc
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
 
@@ -134,7 +135,7 @@ def score_command(
     batches = _batches(islice(stream, checkpoint.consumed, None), batch_size)
     bar = _progress_bar(progress, inputs, checkpoint.consumed)
     try:
-        with open_writer(output, append=checkpoint.consumed > 0) as writer, bar:
+        with open_writer(output, append=checkpoint.consumed > 0) as writer, bar, batch_gc():
             if to_file:
                 save_checkpoint(output, checkpoint)  # a kill before the first batch resumes from the start
             last_saved = time.monotonic()
