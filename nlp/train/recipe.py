@@ -233,27 +233,19 @@ def tune_on_timelines(
 def tune_ad_on_timelines(
     clf: MessageClassifier, dev: LabelledSet, proba: np.ndarray, chat_rows: np.ndarray, recipe: Recipe
 ) -> dict[str, float]:
-    """The ad review and block thresholds on every dev row *and* every dev timeline message, all of
-    them negatives (members talking in their group; no timeline holds an ad).
+    """The ad review threshold on every dev row *and* every dev timeline message, the latter all
+    negatives (members talking in their group; no timeline holds an ad).
 
     Why: dev's ads are a quarter of its chat rows and nearly all separable, so the ad threshold sits
     in a wide tie and moves with a few rows (a thirteenth data batch moved it 0.48 -> 0.35 on one
     dev ad), while what it costs in a group is members' short advice flagged as an ad
     (`二十分钟就够，定闹钟` 0.44): 2 -> 5 of the 302 dev timeline messages at 0.35. Each timeline message
     weighs as much as a chat dev row. The block threshold stays the dev rows' choice."""
-    column = LABELS.index("ad")
     scores = np.array([v.scores["ad"] for _, v in timeline_verdicts(clf, recipe.dev_timelines)], dtype=np.float32)
-    weights = balance_weights(dev, recipe.chat_weight)
-    chat_weight = float(weights[chat_rows].mean()) if chat_rows.any() else 1.0
-    y = np.full((len(dev) + len(scores), len(LABELS)), UNKNOWN, dtype=np.int8)
-    y[: len(dev), column] = dev.y[:, column]
-    y[len(dev) :, column] = 0
-    both = np.zeros(y.shape, dtype=np.float32)
-    both[: len(dev), column] = proba[:, column]
-    both[len(dev) :, column] = scores
-    weight = np.concatenate([weights, np.full(len(scores), chat_weight)])
+    every_row = np.ones(len(dev), dtype=bool)
+    rows = _with_timelines("ad", dev, proba, every_row, chat_rows, scores, np.zeros(len(scores)), recipe)
     block = clf.block_thresholds_["ad"]
-    clf.tune_thresholds(both, y, sample_weight=weight, priors=recipe.priors, labels=["ad"])
+    clf.tune_thresholds(*rows, priors=recipe.priors, labels=["ad"])
     # Blocking stays the dev rows' call: the timelines hold no ad, so they say nothing about what a
     # sure one looks like (at a fixed prior their clean rows would only lower the block threshold).
     clf.block_thresholds_["ad"] = max(block, clf.thresholds_["ad"])
@@ -273,19 +265,9 @@ def tune_offtopic_on_timelines(
     precision / recall / F1 at the chosen threshold (None without timelines)."""
     if not recipe.dev_timelines:
         return None
-    column = LABELS.index("offtopic")
     scores, gold = timeline_scores(clf, recipe.dev_timelines)
-    weights = balance_weights(dev, recipe.chat_weight)
-    chat_weight = float(weights[chat_rows].mean()) if chat_rows.any() else 1.0
-    n_chat = int(chat_rows.sum())
-    y = np.full((n_chat + len(gold), len(LABELS)), UNKNOWN, dtype=np.int8)
-    y[:n_chat, column] = dev.y[chat_rows, column]
-    y[n_chat:, column] = gold
-    both = np.zeros(y.shape, dtype=np.float32)
-    both[:n_chat, column] = proba[chat_rows, column]
-    both[n_chat:, column] = scores
-    weight = np.concatenate([weights[chat_rows], np.full(len(gold), chat_weight)])
-    clf.tune_thresholds(both, y, sample_weight=weight, priors=recipe.priors, labels=["offtopic"])
+    rows = _with_timelines("offtopic", dev, proba, chat_rows, chat_rows, scores, gold, recipe)
+    clf.tune_thresholds(*rows, priors=recipe.priors, labels=["offtopic"])
     said = scores >= clf.thresholds_["offtopic"]
     return {
         "messages": len(gold),
@@ -294,6 +276,32 @@ def tune_offtopic_on_timelines(
         "recall": round(float(recall_score(gold, said, zero_division=0)), 4),
         "f1": round(float(f1_score(gold, said, zero_division=0)), 4),
     }
+
+
+def _with_timelines(
+    label: str,
+    dev: LabelledSet,
+    proba: np.ndarray,
+    rows: np.ndarray,
+    chat_rows: np.ndarray,
+    scores: np.ndarray,
+    gold: np.ndarray,
+    recipe: Recipe,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(proba, y, sample_weight)`` for :meth:`MessageClassifier.tune_thresholds`: the chosen dev
+    ``rows`` followed by the timeline messages (``scores``, ``gold``), ``label`` only (the others
+    unknown), each timeline message weighing as much as a chat dev row."""
+    column = LABELS.index(label)
+    weights = balance_weights(dev, recipe.chat_weight)
+    chat_weight = float(weights[chat_rows].mean()) if chat_rows.any() else 1.0
+    n = int(rows.sum())
+    y = np.full((n + len(gold), len(LABELS)), UNKNOWN, dtype=np.int8)
+    y[:n, column] = dev.y[rows, column]
+    y[n:, column] = gold
+    both = np.zeros(y.shape, dtype=np.float32)
+    both[:n, column] = proba[rows, column]
+    both[n:, column] = scores
+    return both, y, np.concatenate([weights[rows], np.full(len(gold), chat_weight)])
 
 
 def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
