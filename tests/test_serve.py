@@ -240,3 +240,29 @@ def test_service_keeps_vectors_on_disk_across_restarts_when_asked(tmp_path: Path
     service.pipeline.score([Message(text="今晚南山公园夜跑，七点集合", id="1", group="run")])
     (store,) = (tmp_path / "vectors").glob("*.sqlite")
     assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 1
+
+
+def test_qunshao_serve_prints_what_dry_run_would_do(tmp_path: Path) -> None:
+    """The command an operator runs: the service's own log lines (dry-run decisions, restored
+    state) reach the console beside uvicorn's, not only a test's log capture."""
+    import subprocess
+
+    port = _free_port()
+    model = str(ROOT / "models" / "encoder-free")
+    args = ["serve", "--port", str(port), "--db", str(tmp_path / "serve.db"), "--dry-run", "--model", model]
+    server = subprocess.Popen([sys.executable, "-m", "nlp.cli", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        client = QunshaoClient(f"http://127.0.0.1:{port}")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                client.health()
+                break
+            except OSError:
+                time.sleep(0.2)
+        (verdict,) = client.moderate([{"text": "兼职日结，加我薇 jz_2026 领任务", "id": "m1"}])
+        assert verdict["suggestion"] != "pass"
+    finally:
+        server.terminate()
+        _, printed = server.communicate(timeout=60)
+    assert "dry-run: would" in printed and "message m1" in printed, printed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
 from pathlib import Path
@@ -20,6 +21,17 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _log_config() -> dict:
+    """uvicorn's logging setup plus the service's own logger (``qunshao``), printed like uvicorn's
+    lines: without a handler Python drops its INFO records, and ``--dry-run``'s "would block" lines
+    and a group state that could not be restored went nowhere."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["qunshao"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def serve_command(
@@ -80,5 +92,6 @@ def serve_command(
         port=port,
         log_level="info",
         access_log=access_log,
+        log_config=_log_config(),
         timeout_graceful_shutdown=30,  # in-flight requests finish on SIGTERM/Ctrl-C
     )

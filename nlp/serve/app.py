@@ -132,7 +132,7 @@ class Service:
                 if saved.get("version") != PIPELINE_STATE_VERSION:
                     raise ValueError(f"saved by another qunshao version ({saved.get('version')})")
                 self.pipeline.restore(saved["state"])
-                log.info("restored what was learnt of %d groups", len(self.pipeline.profiles))
+                log.info("restored the learnt state of %d group(s)", len(self.pipeline.profiles))
             except (pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError) as exc:
                 log.warning("group state in %s not restored, groups learn afresh: %s", self.settings.db, exc)
         self.pipeline.profiles = reconfigure(self.pipeline.profiles, configured)
