@@ -243,3 +243,18 @@ def test_resume_with_a_model_of_another_vector_space_is_refused_with_a_message(t
     assert result.exit_code == 2, result.output
     printed = "".join(result.output.split())
     assert "encoder:m3e-small:512" in printed and "withoutresume" in printed.replace("--", "")
+
+
+def test_a_file_that_is_not_there_is_named_with_exit_2_not_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no_such_archive.jsonl"
+    for args in (
+        ["score", str(missing), "-o", str(tmp_path / "out.jsonl")],
+        ["score", str(DATA / "sample_chat.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--model", str(tmp_path)],
+    ):
+        done = subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and "错误" in done.stderr
+        assert str(missing.name if "no_such" in args[1] else tmp_path) in "".join(done.stderr.split())

@@ -1,9 +1,12 @@
 """The ``qunshao`` command: one typer app, one module per sub-command family.
 
-Exit codes (../shared/DESIGN.md): 0 success, 2 usage error (typer's own), 1 failure.
+Exit codes (../shared/DESIGN.md): 0 success, 2 usage error (typer's own, and a named file that is
+not there), 1 failure.
 """
 
 from __future__ import annotations
+
+import os
 
 import typer
 
@@ -11,6 +14,7 @@ from nlp.cli.conflicts import conflicts_command
 from nlp.cli.importer import import_command
 from nlp.cli.inspect import inspect_command
 from nlp.cli.model import model_app
+from nlp.cli.output import err
 from nlp.cli.report import report_command
 from nlp.cli.score import score_command
 from nlp.cli.serve import serve_command
@@ -37,4 +41,15 @@ app.command("eval")(eval_command)
 
 
 def main() -> None:
-    app()
+    """The console entry point. A file that is not there (an input, ``--model``, ``--groups``) or
+    cannot be read ends the command with its message, not a traceback (``QUNSHAO_TRACEBACK=1``
+    shows the traceback): not found is a usage error (2), anything else the system refused a
+    failure (1)."""
+    try:
+        app()
+    except OSError as exc:
+        if os.environ.get("QUNSHAO_TRACEBACK"):
+            raise
+        err.print(f"[red]错误[/red] {exc}", highlight=False)
+        usage = isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError)
+        raise SystemExit(2 if usage else 1) from None
