@@ -258,3 +258,14 @@ def test_a_file_that_is_not_there_is_named_with_exit_2_not_a_traceback(tmp_path:
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and "错误" in done.stderr
         assert str(missing.name if "no_such" in args[1] else tmp_path) in "".join(done.stderr.split())
+
+
+def test_train_on_too_few_examples_of_a_label_says_how_many_it_needs(tmp_path: Path) -> None:
+    data = tmp_path / "mine.csv"
+    rows = ["text,ad,negativity,offtopic", "加我微信领资料,1,0,0", "明天几点集合,0,0,0", "你是猪吧,0,1,0", "收到,0,0,0"]
+    data.write_text("\n".join(rows) + "\n", "utf-8")
+    args = ["train", str(data), "--dev", str(data), "-o", str(tmp_path / "m"), "--no-chat-data", "--encoder", "none"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    printed = "".join(result.output.split())
+    assert "'ad':1positiveand3negative" in printed and "atleast3ofeach" in printed

@@ -43,6 +43,11 @@ LABELS = ("ad", "negativity", "offtopic")
 UNKNOWN = -1
 
 
+class TrainingDataError(ValueError):
+    """Labelled data that cannot train a head (too few examples of a class): the operator's data to
+    fix, not a bug, so commands report it without a traceback."""
+
+
 @dataclass
 class Features:
     """Everything computed once per batch and shared by the heads and the reasons.
@@ -313,16 +318,21 @@ class MessageClassifier:
         for j, label in enumerate(self.labels):
             known = y[:, j] != UNKNOWN
             target = y[known, j].astype(int)
-            if len(set(target)) < 2:
-                raise ValueError(f"label {label!r} needs positive and negative examples to train")
             hidden = self._mlp_hidden(label, target)
+            folds = self.mlp_calibration_folds if hidden else self.calibration_folds
+            fewest = int(min(target.sum(), len(target) - target.sum()))
+            if fewest < folds:  # calibration fits on out-of-fold scores: every fold needs both classes
+                raise TrainingDataError(
+                    f"label {label!r}: {int(target.sum())} positive and {len(target) - int(target.sum())} "
+                    f"negative examples; training needs at least {folds} of each"
+                )
             head = CalibratedClassifierCV(
                 StackedHead(C=self.C, hidden=hidden, dense_from=n_ngrams),
                 method="sigmoid",
                 # An MLP gains more from the last third of the data than a linear model: calibrated
                 # on 3-fold scores, the full-data head was under-confident on dev (ECE 0.087, 0.072
                 # with 10 folds; the linear heads' is 0.056 with 3).
-                cv=self.mlp_calibration_folds if hidden else self.calibration_folds,
+                cv=folds,
                 ensemble=False,  # one head fit on all rows, Platt-calibrated on out-of-fold scores
             )
             weight = None if sample_weight is None else np.asarray(sample_weight)[known]

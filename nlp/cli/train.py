@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nlp.classify.classifier import TrainingDataError
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import err
 from nlp.io import RecordError
@@ -68,7 +69,7 @@ def train_command(
     )
     try:
         clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))
-    except RecordError as exc:
+    except (RecordError, TrainingDataError) as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     if feedback is not None:
