@@ -136,6 +136,18 @@ def _sample_messages() -> list[Message]:
     return list(read_jsonl(Path(__file__).resolve().parents[1] / "data" / "sample_chat.jsonl"))
 
 
+def test_every_flagged_message_has_a_reason(pipeline: Pipeline) -> None:
+    """Even with nothing to quote (one character, emoji only, a group with no purpose and no
+    history yet) an admin is told what a flag rests on, never shown a bare label."""
+    fresh = Pipeline(pipeline.classifier, learn_groups=True)
+    short = [_msg(t, id=f"s{i}", group="new-group") for i, t in enumerate(["好", "🌹🌹🌹", "哈", "嗯嗯", "滚"])]
+    verdicts = fresh.score([*short, *_sample_messages()])
+    flagged = [v for v in verdicts if v.labels]
+    assert len(flagged) > 20
+    assert all(v.reasons for v in flagged), [v.id for v in flagged if not v.reasons]
+    assert any("内容过短" in r for v in verdicts[: len(short)] for r in v.reasons)
+
+
 def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None:
     """The batch core's promise: cutting an archive into batches of any size, scoring one message at
     a time like a bot, or switching de-duplication off changes no label (the sample repeats texts)."""

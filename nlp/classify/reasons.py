@@ -26,6 +26,15 @@ _CONTACT_REASON = {
     "money": "金额诱导「{text}」",
 }
 _TERM_REASON = {"ad": "广告用语", "negativity": "攻击性用语", "offtopic": "闲聊用语"}
+# When a flagged message offers nothing to quote (``好``, ``🌹🌹``, the first messages of a group
+# with no stated purpose): what the judgement rests on, so an admin is never shown a bare label.
+_SHORT = 4
+_NO_EVIDENCE_SHORT = {"offtopic": "内容过短，无实质信息"}
+_NO_EVIDENCE = {
+    "ad": "整体像广告（无单一关键词，请人工确认）",
+    "negativity": "整体语气带攻击性（无单一关键词，请人工确认）",
+    "offtopic": "整体像闲聊（无单一关键词，请人工确认）",
+}
 
 
 def _signal_reason(signal: Signal) -> str:
@@ -177,4 +186,7 @@ def reasons_for(
     for gram, position in top_terms(analysis, weights) if terms is None else terms:
         where = f"，第{position}字" if position > 0 else ""
         reasons.append(f"{_TERM_REASON[label]}「{gram}」{where}")
+    if not reasons:  # no signal, no quotable term, no group to compare with: say so, never nothing
+        short = len(analysis.normalized) <= _SHORT
+        reasons.append(_NO_EVIDENCE_SHORT[label] if short and label in _NO_EVIDENCE_SHORT else _NO_EVIDENCE[label])
     return reasons[:4]
