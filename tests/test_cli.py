@@ -269,3 +269,17 @@ def test_train_on_too_few_examples_of_a_label_says_how_many_it_needs(tmp_path: P
     assert result.exit_code == 1, result.output
     printed = "".join(result.output.split())
     assert "'ad':1positiveand3negative" in printed and "atleast3ofeach" in printed
+
+
+def test_scoring_before_the_model_is_fetched_says_to_fetch_it(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"QUNSHAO_HOME": str(tmp_path / "empty-home")}
+    args = ["score", str(DATA / "sample_chat.jsonl"), "-o", str(tmp_path / "out.jsonl")]
+    done = subprocess.run(
+        [sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "qunshao model fetch" in done.stderr

@@ -39,8 +39,9 @@ CPU_BATCHING = (128, 1024)
 GPU_BATCHING = (1024, 16384)
 
 
-class ModelNotFetchedError(RuntimeError):
-    """The default model is named but not in the cache yet."""
+class ModelNotFetchedError(FileNotFoundError):
+    """The default model is named but not in the cache yet: its files are not there, so commands
+    report it like any missing file (its message says to run ``qunshao model fetch``)."""
 
 
 @dataclass(frozen=True)
