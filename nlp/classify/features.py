@@ -68,31 +68,35 @@ SIGNAL_FEATURE_NAMES = (
 
 
 def _signal_row(analysis: TextAnalysis) -> list[float]:
-    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale)."""
-    kinds = [s.kind for s in analysis.signals]
-    contacts = [s for s in analysis.signals if s.kind in CONTACT_KINDS]
+    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale). Flags stay
+    ``bool`` (the matrix makes them 0.0 / 1.0): a ``float()`` call per feature was a third of the row."""
+    signals = analysis.signals
+    kinds = {s.kind for s in signals}
+    contacts = [s for s in signals if s.kind in CONTACT_KINDS]
+    mentions = sum(s.kind == "mention" for s in signals) if "mention" in kinds else 0
     text = analysis.normalized
     length = max(len(text), 1)
+    deobfuscated = analysis.deobfuscated
     return [
-        float(bool(contacts)),
+        bool(contacts),
         min(len(contacts), 3) / 3,
-        float(any(s.obfuscated for s in contacts)),
-        float("wechat" in kinds),
-        float("qq" in kinds or "qq_group" in kinds),
-        float("phone" in kinds),
-        float("url" in kinds),
-        float("contact_cue" in kinds),
-        float("money" in kinds),
-        min(kinds.count("mention"), 3) / 3,
-        min(analysis.emoji_count / length, 1.0),
-        float("repetition" in kinds),
+        any(s.obfuscated for s in contacts),
+        "wechat" in kinds,
+        "qq" in kinds or "qq_group" in kinds,
+        "phone" in kinds,
+        "url" in kinds,
+        "contact_cue" in kinds,
+        "money" in kinds,
+        min(mentions, 3) / 3,
+        min(analysis.emoji_count / length, 1.0) if "emoji" in kinds else 0.0,
+        "repetition" in kinds,
         math.log1p(length) / 5,
-        sum(map(str.isdigit, analysis.deobfuscated)) / max(len(analysis.deobfuscated), 1),
-        float(bool(_SECOND_PERSON.search(text))),
-        float(bool(_REPORTING.search(text))),
-        float(bool(_QUOTE.search(analysis.raw))),
-        float(is_acknowledgement(text)),
-        float(is_greeting(text)),
+        sum(map(str.isdigit, deobfuscated)) / max(len(deobfuscated), 1),
+        _SECOND_PERSON.search(text) is not None,
+        _REPORTING.search(text) is not None,
+        _QUOTE.search(analysis.raw) is not None,
+        is_acknowledgement(text),
+        is_greeting(text),
     ]
 
 
