@@ -209,6 +209,12 @@ def test_what_was_learnt_of_a_group_survives_a_restart(pipeline, tmp_path: Path)
         assert (profile.topic, profile.admins) == ("南山夜跑团", ["团长"])
         assert profile.n_seen_ == len(texts) + 1
 
+    groups.write_text("{}\n", "utf-8")  # the group taken out of the file: its learning stays, its settings go
+    emptied = Pipeline(pipeline.classifier)
+    with live_server(emptied, db, groups=groups):
+        profile = emptied.profiles["run"]
+        assert (profile.topic, profile.admins, profile.n_seen_) == ("", [], len(texts) + 1)
+
 
 def test_a_state_the_service_cannot_use_is_left_and_logged(pipeline, tmp_path: Path, caplog) -> None:
     from nlp.pipeline import Pipeline
@@ -216,11 +222,13 @@ def test_a_state_the_service_cannot_use_is_left_and_logged(pipeline, tmp_path: P
 
     db = tmp_path / "serve.db"
     Store(db).save_blob("pipeline", b"not a pickle")
-    fresh = Pipeline(pipeline.classifier)
+    from nlp.classify import GroupProfile
+
+    fresh = Pipeline(pipeline.classifier, profiles={"run": GroupProfile(topic=RUN)})  # a bot's own settings
     with caplog.at_level("WARNING", logger="qunshao.serve"), live_server(fresh, db) as url:
         assert QunshaoClient(url, token=TOKEN).health()["status"] == "ok"
     assert "not restored" in caplog.text
-    assert fresh.profiles == {}
+    assert list(fresh.profiles) == ["run"] and fresh.profiles["run"].topic == RUN and fresh.profiles["run"].n_seen_ == 0
 
 
 def test_client_reports_errors(server: str) -> None:

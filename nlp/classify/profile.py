@@ -312,10 +312,11 @@ def load_group_profiles(path: str | Path) -> dict[str, GroupProfile]:
 
 def reconfigure(learned: dict[str, GroupProfile], configured: dict[str, GroupProfile]) -> dict[str, GroupProfile]:
     """Profiles restored from a saved state with the operator's current settings on top: purposes,
-    examples, admins and allowed domains as configured now (an edited groups file wins), the
-    learnt centroid and thread memory as saved. Groups only one side knows are kept as they are."""
+    examples, admins and allowed domains as configured now (an edited groups file wins; a group
+    taken out of it keeps no purpose or admins), the learnt centroid and thread memory as saved."""
     out = dict(learned)
-    for group, settings in configured.items():
+    current = {group: GroupProfile() for group in learned} | dict(configured)  # settings: the file's alone
+    for group, settings in current.items():
         profile = out.get(group)
         if profile is None:
             out[group] = settings

@@ -119,12 +119,14 @@ class Service:
             self._topics = TopicModel(encoder=self.pipeline.classifier.encoder or Encoder())
         return self._topics
 
-    def _restore_pipeline(self, configured: dict) -> None:
+    def _restore_pipeline(self, from_file: dict) -> None:
         """The saved group state, if any and if learnt in this model's vector space, with the
-        configured groups (``--groups``) on top: an edited purpose applies at once, the learnt
-        centroid carries on. A state that cannot be used is logged and left; groups learn afresh."""
+        configured groups on top (the profiles the pipeline was given, then ``--groups``): an
+        edited purpose applies at once, the learnt centroid carries on. A state that cannot be used
+        is logged and left; groups learn afresh."""
         from nlp.classify.profile import reconfigure
 
+        configured = dict(self.pipeline.profiles) | from_file
         blob = self.store.load_blob(PIPELINE_STATE)
         if blob is not None:
             try:
