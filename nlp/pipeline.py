@@ -425,18 +425,18 @@ class Pipeline:
         clf = self.classifier
         reasons: list[str] = []
         gated = scores
+        profile = self.profiles.get(message.group)
         if "ad" in labels:
             urls = [s.value for s in analysis.contacts if s.kind == "url"]
-            allowed = allows_ad(
-                self.profiles.get(message.group), message.user, urls, len(analysis.contacts) - len(urls)
-            )
+            allowed = allows_ad(profile, message.user, urls, len(analysis.contacts) - len(urls))
             if allowed:
                 labels.remove("ad")
                 reasons.append(allowed)
                 gated = list(scores)
                 gated[clf.labels.index("ad")] = 0.0
+        purpose = message.group_topic or (profile.topic if profile is not None else "")
         for label in labels:
-            reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row])
+            reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row], purpose)
             if label == "offtopic" and continues_chatter:
                 reasons.append(CONTINUES_CHATTER)
             if label == "ad" and self.broadcast is not None and groups >= self.broadcast.min_groups:

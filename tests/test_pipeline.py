@@ -148,6 +148,18 @@ def test_every_flagged_message_has_a_reason(pipeline: Pipeline) -> None:
     assert any("内容过短" in r for v in verdicts[: len(short)] for r in v.reasons)
 
 
+def test_an_off_topic_reason_names_the_group_it_is_off(pipeline: Pipeline) -> None:
+    bot = Pipeline(pipeline.classifier, profiles={"ppt": GroupProfile(topic=PPT)})
+    verdict = bot.score_one(_msg("周末去哪玩啊，天气这么好不出去可惜了", group="ppt"))
+    assert "offtopic" in verdict.labels
+    assert any(r.startswith("与群主题「PPT设计学习群」关系不大") for r in verdict.reasons), verdict.reasons
+    # a record's own group_topic is the purpose it was judged against, and the one named
+    other = bot.score_one(
+        _msg("周末去哪玩啊，天气这么好不出去可惜了", group="ppt", group_topic="跑步训练交流群：配速与装备")
+    )
+    assert not any("PPT" in r for r in other.reasons)
+
+
 def test_verdicts_do_not_depend_on_batching_or_dedup(pipeline: Pipeline) -> None:
     """The batch core's promise: cutting an archive into batches of any size, scoring one message at
     a time like a bot, or switching de-duplication off changes no label (the sample repeats texts)."""

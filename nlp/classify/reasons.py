@@ -37,6 +37,12 @@ _NO_EVIDENCE = {
 }
 
 
+def _group_name(purpose: str, most: int = 12) -> str:
+    """What a purpose calls the group: its head before a colon (``PPT设计学习群：排版…`` -> ``PPT设计学习群``)."""
+    head = re.split(r"[：:，,（(]", purpose, maxsplit=1)[0].strip()
+    return head if len(head) <= most else head[:most] + "…"
+
+
 def _signal_reason(signal: Signal) -> str:
     reason = _CONTACT_REASON[signal.kind].format(value=signal.value, text=signal.text)
     return reason + ("（已还原混淆写法）" if signal.obfuscated else "")
@@ -172,17 +178,20 @@ def reasons_for(
     weights: np.ndarray,
     relatedness: np.ndarray | None = None,
     terms: list[tuple[str, int]] | None = None,
+    purpose: str = "",
 ) -> list[str]:
     """Reasons for one flagged label. ``terms`` are :func:`top_terms` when the caller has them
-    cached (they depend only on the text and the label: a forwarded ad needs them once)."""
+    cached (they depend only on the text and the label: a forwarded ad needs them once);
+    ``purpose`` is the group's stated purpose, named in an off-topic reason."""
     reasons: list[str] = []
     if label == "ad":
         reasons += [_signal_reason(s) for s in analysis.signals if s.kind in _CONTACT_REASON]
     if label == "offtopic" and relatedness is not None:
         if relatedness[2] > 0:
-            reasons.append(f"与群主题相关度低（{max(relatedness[0], relatedness[1]):.2f}）")
+            name = f"「{_group_name(purpose)}」" if purpose else ""
+            reasons.append(f"与群主题{name}关系不大（相似度 {max(relatedness[0], relatedness[1]):.2f}）")
         elif relatedness[4] > 0:
-            reasons.append(f"与本群近期话题相关度低（{relatedness[3]:.2f}）")
+            reasons.append(f"与本群近期话题关系不大（相似度 {relatedness[3]:.2f}）")
     for gram, position in top_terms(analysis, weights) if terms is None else terms:
         where = f"，第{position}字" if position > 0 else ""
         reasons.append(f"{_TERM_REASON[label]}「{gram}」{where}")
