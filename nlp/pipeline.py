@@ -27,7 +27,7 @@ from nlp.classify.broadcast import DEFAULT_BROADCAST_RULE, BroadcastMemory, Broa
 from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
-from nlp.classify.profile import allows_ad
+from nlp.classify.profile import allows_ad, stated_purpose
 from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
@@ -434,7 +434,7 @@ class Pipeline:
                 reasons.append(allowed)
                 gated = list(scores)
                 gated[clf.labels.index("ad")] = 0.0
-        purpose = message.group_topic or (profile.topic if profile is not None else "")
+        purpose = stated_purpose(message.group_topic, profile)
         for label in labels:
             reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row], purpose)
             if label == "offtopic" and continues_chatter:

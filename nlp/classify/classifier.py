@@ -33,7 +33,7 @@ from sklearn.metrics import f1_score
 from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, text_block
 from nlp.classify.heads import StackedHead
 from nlp.classify.ngrams import NGRAM_FEATURES, TermCandidates, hash_ngrams, ngram_vectorizer
-from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness
+from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness, stated_purpose
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
 from nlp.io import Message
@@ -209,7 +209,7 @@ class MessageClassifier:
             by_group.setdefault(m.group, []).append(i)
         for group, idx in by_group.items():
             profile = profiles.setdefault(group, GroupProfile())
-            topics = [messages[i].group_topic or profile.topic for i in idx]
+            topics = [stated_purpose(messages[i].group_topic, profile) for i in idx]
             if len(set(topics)) == 1:  # the usual case: one purpose for the whole group
                 out[idx] = relatedness(self._purpose(topics[0], profile), profile, space[idx])
                 continue

@@ -257,6 +257,12 @@ def relatedness(purpose: np.ndarray | None, profile: GroupProfile | None, vector
     return out
 
 
+def stated_purpose(group_topic: str | None, profile: GroupProfile | None) -> str:
+    """The purpose a message is judged against, and the one its reasons name: the record's own
+    ``group_topic`` (a bot may send it per message), else its group's profile's."""
+    return group_topic or (profile.topic if profile is not None else "")
+
+
 def allows_ad(profile: GroupProfile | None, user: str | None, urls: list[str], other_contacts: int) -> str | None:
     """Why the group's own rules let this message through as *not* an ad, or ``None``.
 
