@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,12 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
+from nlp.classify.features import is_greeting
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
 from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.profile import relatedness
 from nlp.io import Message
+from nlp.text import normalize
 from nlp.train.datasets import load_labelled
 from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, offtopic_views
 
@@ -407,3 +410,11 @@ def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
         assert top_terms_of_batch(block.analyses, weights, block.terms, [0, 1]) == [
             top_terms(a, weights) for a in block.analyses[:2]
         ]
+
+
+def test_checkin_check_stays_linear_on_long_near_misses() -> None:
+    # 早安打卡 x 40 + one more character: tried every way of cutting it into words, this took days
+    started = time.perf_counter()
+    assert not is_greeting("早安打卡" * 40 + "x")
+    assert time.perf_counter() - started < 0.5
+    assert is_greeting("早安打卡" * 40) and is_greeting(normalize("大家早上好☀️"))
