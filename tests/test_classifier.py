@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
-from nlp.classify.features import is_greeting
+from nlp.classify.features import is_acknowledgement, is_greeting
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
 from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.profile import relatedness
@@ -410,6 +410,42 @@ def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
         assert top_terms_of_batch(block.analyses, weights, block.terms, [0, 1]) == [
             top_terms(a, weights) for a in block.analyses[:2]
         ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("收到", "+1", "好的谢谢", "懂了", "好的记下了", "谢谢老师，学到了", "好的谢谢小李", "嗯嗯我今晚试试"),
+        *("没问题👍", "好 的", "厉害厉害", "好的，马上去", "感谢分享，收藏了"),
+    ],
+)
+def test_acknowledgements_are_recognised(text: str) -> None:
+    assert is_acknowledgement(normalize(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好的，那我们周末去吃火锅吧",
+        "好的记下了，顺便问下辅食几点喂",
+        "谢谢你全家",
+        "你试试",
+        "马上去吃饭",
+        "哈哈哈",
+        "早安打卡",
+    ],
+)
+def test_a_message_with_more_than_an_acknowledgement_is_not_one(text: str) -> None:
+    assert not is_acknowledgement(normalize(text))
+
+
+def test_acknowledgement_check_stays_linear_on_long_near_misses() -> None:
+    # 好的大家 is 好的 + 大家 or 好 + 的大家: each repeat doubled the time of a failing match
+    started = time.perf_counter()
+    assert not is_acknowledgement("好的大家" * 40 + "x")
+    assert not is_acknowledgement("，".join(["哦哦哦"] * 40) + "x")
+    assert time.perf_counter() - started < 0.5
+    assert is_acknowledgement("好的大家" * 40)
 
 
 def test_checkin_check_stays_linear_on_long_near_misses() -> None:

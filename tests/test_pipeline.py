@@ -95,7 +95,7 @@ def test_per_record_group_topic_is_respected(pipeline: Pipeline) -> None:
     assert proba[1, 2] > proba[0, 2]
 
 
-@pytest.mark.parametrize("text", ["收到", "+1", "好的谢谢"])
+@pytest.mark.parametrize("text", ["收到", "+1", "好的谢谢", "懂了", "好的记下了", "谢谢老师，学到了", "厉害厉害"])
 def test_acknowledgements_in_a_discussion_are_not_offtopic(pipeline: Pipeline, text: str) -> None:
     discussion = [
         _msg("请问母版里怎么设置默认字体", group_topic=PPT, id="q"),

@@ -25,9 +25,22 @@ from nlp.text import CONTACT_KINDS, TextAnalysis, analyze
 _SECOND_PERSON = re.compile(r"你|您|尔|汝|你们|你妈|你家")
 _REPORTING = re.compile(r"有人骂|骂我|说我|被人骂|被骂|举报|管理员管|群主管|截图了|处理一下")
 _QUOTE = re.compile(r"[“\"「『].+?[”\"」』]")
-_ACK = re.compile(
-    r"^(?:收到|好的|好滴|好哒|谢谢|感谢|明白|了解|ok|\+1|1|嗯+|对|是的|同意|支持|辛苦了|我也是|确实)+[!.~。！]*$"
+# An acknowledgement is made only of agreement, thanks, praise and "noted" (``好的记下了``, ``懂了``,
+# ``谢谢老师，学到了``, ``厉害厉害``), optionally to someone (a title, or a ``小X`` name), or of doing what
+# was asked or trying the advice (``好的，马上去``, ``嗯嗯我今晚试试``): the forms group members answer a
+# helpful reply with. Anything more (``好的，那周末去吃火锅``) is a message of its own.
+_ACK_WORD = (  # a longer word before its prefix (好的 before 好): each step below is atomic
+    r"收到|好的|好滴|好哒|好嘞|好吧|好|嗯|哦|噢|okay|ok|可以|行|没问题|对的|对|是的|同意|支持|有道理|"
+    r"明白了?|了解了?|知道了|懂了|记下了|记住了|学到了|学习了|受教了|get了?|mark|码住|收藏了|"
+    r"(?:谢谢|感谢|多谢)(?:了|分享|指点|解答|提醒|帮忙)?|谢啦|谢了|辛苦了?|\+1|1|我也是|确实|"
+    # praise of the answer, and doing what was asked (好的，马上去 / 好的，一定发)
+    r"厉害|太棒了|真棒|棒|赞|牛|666|优秀|"
+    r"(?:那我|我)?(?:马上|这就|立刻|一定|稍后)(?:去|办|处理|发|改|看看?)?|稍等"
 )
+_ACK_TO = r"(?:[\u4e00-\u9fff]{0,2}(?:老师|群主|管理员?|姐妹?们?|哥|大佬|亲|宝妈们?|大家|各位)|小[\u4e00-\u9fff])"
+_ACK_TRY = r"(?:那|我|回头|今晚|今天|明天|晚上|马上|周末){0,3}(?:去|就)?试试(?:看)?"
+# Atomic steps, as for check-ins below: ``好的大家`` is 好的 + 大家 or 好 + 的大家.
+_ACK = re.compile(rf"^(?>(?:{_ACK_WORD}|{_ACK_TRY}){_ACK_TO}?[,，.。!！~、]*)+[🙏👍👌😊🌹❤]*$")
 # Greetings and check-ins with no content: the 早安打卡 noise group rules call 过度闲聊.
 # Each step is an atomic group, longer words first (早安 before 早): where a message can be cut into
 # words more than one way (早安打卡 as one word or two, as this list once had it), a long one that
@@ -37,7 +50,7 @@ _GREETING = re.compile(r"^(?>早上好|早安|早|午安|晚安|晚上好|大家
 
 
 def is_acknowledgement(normalized: str) -> bool:
-    """``收到``, ``好的谢谢``, ``+1``: the issue's example of what is *not* chatter inside a discussion."""
+    """``收到``, ``好的谢谢``, ``+1``, ``懂了``: the issue's examples of what is *not* chatter inside a discussion."""
     return bool(_ACK.match(normalized.replace(" ", "")))
 
 
