@@ -416,7 +416,7 @@ def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
     "text",
     [
         *("收到", "+1", "好的谢谢", "懂了", "好的记下了", "谢谢老师，学到了", "好的谢谢小李", "嗯嗯我今晚试试"),
-        *("没问题👍", "好 的", "厉害厉害", "好的，马上去", "感谢分享，收藏了"),
+        *("没问题👍", "好 的", "厉害厉害", "好的，马上去", "感谢分享，收藏了", "成功了！！！谢谢"),
     ],
 )
 def test_acknowledgements_are_recognised(text: str) -> None:
