@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pickle
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from nlp.classify import GroupProfile
+from nlp.classify import LABELS, GroupProfile
 from nlp.classify.thread import ThreadContext
 from nlp.io import Message
 from nlp.pipeline import Pipeline
 from nlp.topics.dataset import load_topic_chats
+from nlp.train.datasets import load_conversations, load_labelled
 
 PPT = "PPT设计学习群：排版、字体、配色与课程作业"
 T0 = datetime(2026, 5, 1, 9, 0)
@@ -111,6 +113,24 @@ def test_chatter_threads_are_woven_into_the_topic_chats() -> None:
     assert len(messages) - len(plain) == len(chatter) > 40
     assert all(m.fields["topic"].startswith("闲聊/") for m in chatter)
     assert {m.text for m in plain} <= {m.text for m in messages}
+
+
+def test_training_conversations_are_rows_in_time_order_apart_from_other_groups() -> None:
+    conversations = load_conversations(DATA / "topics" / "train.yaml", DATA / "labelled" / "chatter_train.yaml")
+    single = load_labelled(DATA / "labelled" / "chat_train.jsonl")
+    messages, y = conversations.messages, conversations.y
+    assert [m.fields["offtopic"] for m in messages] == y[:, LABELS.index("offtopic")].astype(bool).tolist()
+    assert 30 < y[:, LABELS.index("offtopic")].sum() < len(messages) / 2
+    assert not y[:, [LABELS.index("ad"), LABELS.index("negativity")]].any()
+    for group in {m.group for m in messages}:  # each group a timeline: its purpose, times in order
+        timeline = [m for m in messages if m.group == group]
+        assert all(a.ts < b.ts for a, b in pairwise(timeline))
+        assert len({m.group_topic for m in timeline}) == 1
+    # its own group ids: a centroid learnt on the single-message rows would mix with the timelines'
+    assert not {m.group for m in messages} & {m.group for m in single.messages}
+    dev_groups = {m.group for m in load_topic_chats(DATA / "topics" / "dev.yaml")}
+    test_groups = {m.group for m in load_topic_chats(DATA / "topics" / "test.yaml")}
+    assert not {m.group for m in messages} & (dev_groups | test_groups)
 
 
 def test_members_answering_a_sure_ad_are_read_with_it(classifier) -> None:

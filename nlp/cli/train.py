@@ -46,7 +46,7 @@ def train_command(
 ) -> None:
     """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
     from nlp.classify.model_files import next_version, save_classifier, use_version
-    from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, TIMELINES_DEV, Recipe, train
+    from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, CONVERSATIONS_TRAIN, TIMELINES_DEV, Recipe, train
 
     extra = []
     if feedback is not None:
@@ -65,6 +65,7 @@ def train_command(
         public_data=public_data,
         encoder=None if encoder == "none" else encoder,
         chat_weight=chat_weight,
+        train_conversations=[CONVERSATIONS_TRAIN] if chat_data else [],
         dev_timelines=[TIMELINES_DEV] if chat_data else [],
     )
     try:

@@ -91,6 +91,19 @@ def load_labelled(path: str | Path, *, strict: bool = True, labels: Sequence[str
     return LabelledSet(messages, np.array(rows, dtype=np.int8).reshape(-1, len(labels)), [name] * len(messages))
 
 
+def load_conversations(discussions: str | Path, chatter: str | Path) -> LabelledSet:
+    """The team's group conversations (:func:`nlp.topics.dataset.load_topic_chats`: discussions woven
+    with chatter threads, in time order, with reply links) as labelled rows, in that order, so each
+    message's group features are those of a live group: its purpose, and the group's messages before
+    it. Off-topic: the chatter threads; none is an ad or abuse (the team wrote them as neither)."""
+    from nlp.topics.dataset import load_topic_chats
+
+    messages = load_topic_chats(discussions, chatter=chatter)
+    y = np.zeros((len(messages), len(LABELS)), dtype=np.int8)
+    y[:, LABELS.index("offtopic")] = [bool(m.fields["offtopic"]) for m in messages]
+    return LabelledSet(messages, y, [f"conversation:{Path(discussions).stem}"] * len(messages))
+
+
 def load_cold(folder: str | Path, split: str) -> LabelledSet:
     """COLD (Apache-2.0): offensive (1) / safe (0); comments, so not ads; says nothing on off-topic."""
     with open(Path(folder) / f"{split}.csv", encoding="utf-8-sig", newline="") as handle:

@@ -29,6 +29,7 @@ from nlp.train.datasets import (
     LabelledSet,
     group_topics,
     load_cold,
+    load_conversations,
     load_labelled,
     load_lccc_chitchat,
     load_swsr,
@@ -42,12 +43,17 @@ CHAT_TRAIN = ROOT / "data" / "labelled" / "chat_train.jsonl"
 CHAT_DEV = ROOT / "data" / "labelled" / "chat_dev.jsonl"
 # Dev conversations: on-topic discussions woven with chatter threads (scripts/evaluate_threads.py)
 TIMELINES_DEV = (ROOT / "data" / "topics" / "dev.yaml", ROOT / "data" / "labelled" / "chatter_dev.yaml")
+# Train conversations: the same kind of timelines, for four other kinds of group
+CONVERSATIONS_TRAIN = (ROOT / "data" / "topics" / "train.yaml", ROOT / "data" / "labelled" / "chatter_train.yaml")
 OFFTOPIC = LABELS.index("offtopic")
 
 
 @dataclass
 class Recipe:
     train_files: list[Path] = field(default_factory=lambda: [CHAT_TRAIN])
+    # (discussions, chatter threads) pairs of conversations trained on as they read in a live group
+    # (each message after its group's earlier ones); see load_conversations
+    train_conversations: list[tuple[Path, Path]] = field(default_factory=lambda: [CONVERSATIONS_TRAIN])
     dev_files: list[Path] = field(default_factory=lambda: [CHAT_DEV])
     public_data: Path | None = None
     encoder: str | None = "m3e-small"
@@ -104,6 +110,8 @@ def training_sets(recipe: Recipe) -> tuple[LabelledSet, LabelledSet]:
     train = LabelledSet()
     for path in recipe.train_files:
         train = train + load_labelled(path)
+    for discussions, chatter in recipe.train_conversations:
+        train = train + load_conversations(discussions, chatter)
     dev = LabelledSet()
     for path in recipe.dev_files:
         dev = dev + load_labelled(path)
@@ -319,6 +327,7 @@ def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
     report = {
         "recipe": {
             "train_files": [_relative(p) for p in recipe.train_files],
+            "train_conversations": [[_relative(p) for p in pair] for pair in recipe.train_conversations],
             "public_data": "COLD train, SWSR train (seeded thread split), LCCC toy_train"
             if recipe.public_data
             else None,
