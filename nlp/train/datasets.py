@@ -17,6 +17,7 @@ import numpy as np
 
 from nlp.classify.classifier import LABELS, UNKNOWN
 from nlp.io import Message, RecordError, read_messages
+from nlp.topics.dataset import load_topic_chats
 
 
 @dataclass
@@ -96,8 +97,6 @@ def load_conversations(discussions: str | Path, chatter: str | Path) -> Labelled
     with chatter threads, in time order, with reply links) as labelled rows, in that order, so each
     message's group features are those of a live group: its purpose, and the group's messages before
     it. Off-topic: the chatter threads; none is an ad or abuse (the team wrote them as neither)."""
-    from nlp.topics.dataset import load_topic_chats
-
     messages = load_topic_chats(discussions, chatter=chatter)
     y = np.zeros((len(messages), len(LABELS)), dtype=np.int8)
     y[:, LABELS.index("offtopic")] = [bool(m.fields["offtopic"]) for m in messages]

@@ -1,6 +1,7 @@
 """The recipe that builds a classifier: which data, how it is weighted, how thresholds are chosen.
 
-Data: the team's group-chat data (``data/labelled``) and an operator's own labelled files, plus,
+Data: the team's group-chat data (``data/labelled``; its conversations, ``data/topics/train.yaml``
+woven with ``chatter_train.yaml``, in time order) and an operator's own labelled files, plus,
 when ``public_data`` points at ``../shared/data/train``, COLD and SWSR (negativity) and LCCC
 casual dialogue (off-topic chatter). Chat rows are few but are the domain we serve, so the chat rows
 together weigh ``chat_weight`` times the public rows. Thresholds are tuned on dev with the same
