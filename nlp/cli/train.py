@@ -31,7 +31,8 @@ def train_command(
         Path | None, typer.Option(help="../shared/data/train: adds COLD, SWSR and LCCC to training.")
     ] = None,
     chat_data: Annotated[
-        bool, typer.Option(help="Include the team's group-chat data (data/labelled, and its dev conversations).")
+        bool,
+        typer.Option(help="Include the team's group-chat data (data/labelled, its training and dev conversations)."),
     ] = True,
     encoder: Annotated[
         str, typer.Option(help="Encoder name/path, or 'none' for the encoder-free model.")
