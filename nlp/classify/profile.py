@@ -284,6 +284,9 @@ def _host(url: str) -> str:
     return url.split("/", 1)[0].split(":", 1)[0]
 
 
+_GROUP_LISTS = ("examples", "admins", "allowed_domains")  # a groups file's list fields, beside its topic
+
+
 def load_group_profiles(path: str | Path) -> dict[str, GroupProfile]:
     """``--groups FILE``: YAML or JSON ``{group_id: {topic, examples, admins, allowed_domains}}``."""
     try:
@@ -298,13 +301,13 @@ def load_group_profiles(path: str | Path) -> dict[str, GroupProfile]:
             spec = {"topic": spec}
         if not isinstance(spec, dict):
             raise ValueError(f"{path}: group {group!r} must map to {{topic, examples}}")
-        unknown = set(spec) - {"topic", "examples", "admins", "allowed_domains"}
+        unknown = set(spec) - {"topic", *_GROUP_LISTS}
         if unknown:
             raise ValueError(
                 f"{path}: group {group!r}: unknown field(s) {sorted(map(str, unknown))}; "
-                "known: topic, examples, admins, allowed_domains"
+                f"known: topic, {', '.join(_GROUP_LISTS)}"
             )
-        for name in ("examples", "admins", "allowed_domains"):
+        for name in _GROUP_LISTS:
             if not isinstance(spec.get(name, []), list):
                 raise ValueError(f"{path}: group {group!r}: {name} must be a list")
         profiles[str(group)] = GroupProfile(
