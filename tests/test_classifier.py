@@ -146,6 +146,19 @@ def test_group_centroid_matches_its_definition_in_any_batching(sparse: bool) -> 
     np.testing.assert_allclose(np.concatenate(got), expected, atol=1e-5)
 
 
+def test_group_centroid_matches_its_definition_over_hashed_columns() -> None:
+    # the fold orders entries by column 16 bits at a time: columns that agree in their low 16 bits
+    # (5 and 5 + 2**16) must stay apart, and rows in order within each column
+    rng = np.random.default_rng(4)
+    rows = np.abs(rng.standard_normal((600, 40))) * (rng.random((600, 40)) < 0.2)
+    columns = np.concatenate([[5, 5 + 2**16, 2**17 - 1], rng.choice(np.arange(6, 2**17 - 1), 37, replace=False)])
+    dense = sp.csr_matrix(rows)
+    wide = sp.csr_matrix((dense.data, columns[dense.indices], dense.indptr), shape=(len(rows), NGRAM_FEATURES))
+    profile = GroupProfile(memory=50)
+    got = np.concatenate([profile.relate(wide[:250]), profile.relate(wide[250:])])
+    np.testing.assert_allclose(got, _naive_running_cosines(rows, memory=50, min_seen=3), atol=1e-5)
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_group_centroid_stays_finite_in_a_long_lived_group(sparse: bool) -> None:
     # the decaying scale was once renormalised too late: |direction|^2 overflowed after ~178k messages

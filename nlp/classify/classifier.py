@@ -211,7 +211,8 @@ class MessageClassifier:
             profile = profiles.setdefault(group, GroupProfile())
             topics = [stated_purpose(messages[i].group_topic, profile) for i in idx]
             if len(set(topics)) == 1:  # the usual case: one purpose for the whole group
-                out[idx] = relatedness(self._purpose(topics[0], profile), profile, space[idx])
+                rows = np.asarray(idx)  # (scipy and numpy index with a list by converting it first)
+                out[rows] = relatedness(self._purpose(topics[0], profile), profile, space[rows])
                 continue
             for i, topic in zip(idx, topics, strict=True):
                 out[i] = relatedness(self._purpose(topic, profile), profile, space[[i]])[0]
