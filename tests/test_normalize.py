@@ -1,10 +1,14 @@
 """Canonical text: width, case, 繁->简, invisible characters, spacing and repetition."""
 
+import random
 import threading
+import unicodedata
 
 import pytest
 
 from nlp.text import normalize, normalize_aligned, to_simplified
+from nlp.text.aligned import AlignedText
+from nlp.text.normalize import _DINGBAT_DIGITS, _FOLDS_ALONE, _fold_aligned, _fold_char
 
 
 @pytest.mark.parametrize(
@@ -104,3 +108,37 @@ def test_an_emoji_name_inside_a_contact_word_is_an_obfuscation() -> None:
 
     found = {s.kind: s for s in analyze("需要的加微[爱心]信：abc_123").signals}
     assert found["wechat"].value == "abc_123" and found["wechat"].obfuscated
+
+
+def _composes_onto_the_one_before() -> set[str]:
+    """Characters that canonical composition can join to the character before them: the second of
+    every two-character canonical decomposition, and Hangul vowels and final consonants."""
+    seconds = {chr(c) for c in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}
+    for point in range(0x110000):
+        parts = unicodedata.decomposition(chr(point)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(chr(int(parts[1], 16)))
+    return seconds
+
+
+def test_characters_folded_in_one_call_fold_alike_in_any_neighbourhood() -> None:
+    # a message made of them is folded by one NFKC call instead of character by character: that
+    # is the same only where nothing combines, reorders or composes across two characters
+    seconds = _composes_onto_the_one_before()
+    alone = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and _FOLDS_ALONE.fullmatch(chr(c))]
+    assert len(alone) > 30_000 and "，" in alone and "Ｗ" in alone and "😂" in alone
+    for ch in alone:
+        first = unicodedata.normalize("NFKD", ch)[0]
+        assert not unicodedata.combining(ch) and not unicodedata.combining(first), ch
+        assert first not in seconds and ch not in _DINGBAT_DIGITS, ch
+    rng = random.Random(0)
+    tricky = "¨´¸½ÀéİßŉΣﬁ™Ⅻ≠①⑴⒈ｶﾞ｡「」，！Ａｚ～￥\u3000㈱"
+    for _ in range(2000):
+        text = "".join(
+            rng.choice(alone) if rng.random() < 0.5 else rng.choice(tricky) for _ in range(rng.randint(1, 12))
+        )
+        stepwise = AlignedText.of(text).map_chars(_fold_char)
+        if _FOLDS_ALONE.fullmatch(text):
+            assert unicodedata.normalize("NFKC", text).casefold() == stepwise.text, text
+            got = _fold_aligned(AlignedText.of(text))
+            assert (got.text, got.starts, got.ends) == (stepwise.text, stepwise.starts, stepwise.ends), text
