@@ -151,7 +151,10 @@ def top_terms_of_batch(
     gram_weights = weights[candidates.columns[entry]]
     positive = gram_weights > 0
     owner, entry, gram_weights = owner[positive], entry[positive], gram_weights[positive]
-    order = np.lexsort((entry, -gram_weights, owner))
+    # by text, then weight, then first occurrence: candidates come by text and occurrence, so a
+    # stable sort by weight, then a stable one by text (a radix sort on 16-bit keys), half a lexsort
+    order = np.argsort(-gram_weights, kind="stable")
+    order = order[np.argsort(owner[order].astype(np.uint16 if len(exact) <= 2**16 else np.int64), kind="stable")]
     owner, entry = owner[order], entry[order]
     if not len(owner):
         return [found[t] for t in texts]
