@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from pathlib import Path
@@ -100,6 +101,17 @@ def test_model_directory_round_trip(small_model: MessageClassifier, tmp_path: Pa
     loaded = load_classifier(tmp_path / "m")
     messages = [Message(text="兼职刷单日结，私聊", id="1")]
     np.testing.assert_allclose(loaded.predict_proba(messages), small_model.predict_proba(messages))
+
+
+def test_a_model_fitted_on_other_signal_features_is_refused_when_loaded(
+    small_model: MessageClassifier, tmp_path: Path
+) -> None:
+    # as a model trained by a qunshao from before is_greeting existed would be
+    older = copy.deepcopy(small_model)
+    older.signal_features_ = [name for name in small_model.signal_features_ if name != "is_greeting"]
+    save_classifier(older, tmp_path / "m", {})
+    with pytest.raises(ValueError, match=r"trained on 18 signal features.*computes 19.*is_greeting.*retrain"):
+        load_classifier(tmp_path / "m")
 
 
 def test_reason_hashing_matches_the_vectorizer() -> None:

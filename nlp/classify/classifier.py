@@ -342,7 +342,19 @@ class MessageClassifier:
             self.n_train_[label] = {"positive": int(target.sum()), "negative": int((target == 0).sum())}
         self.thresholds_ = {label: 0.5 for label in self.labels}
         self.block_thresholds_ = {label: 0.9 for label in self.labels}
+        self.signal_features_ = list(SIGNAL_FEATURE_NAMES)
         return self
+
+    def check_signal_features(self) -> None:
+        """A model fitted by a qunshao that computed other signal features cannot score with these
+        (its weights would meet the wrong columns): say so when it is loaded, not as a shape error."""
+        trained = getattr(self, "signal_features_", None)  # models saved before this was recorded: unknown
+        if trained is not None and list(trained) != list(SIGNAL_FEATURE_NAMES):
+            changed = sorted(set(trained) ^ set(SIGNAL_FEATURE_NAMES)) or ["their order"]
+            raise ValueError(
+                f"this model was trained on {len(trained)} signal features and this qunshao computes "
+                f"{len(SIGNAL_FEATURE_NAMES)} (they differ in {', '.join(changed)}): retrain it with `qunshao train`"
+            )
 
     def predict_proba(
         self, messages: Sequence[Message], profiles: Mapping[str, GroupProfile] | None = None
@@ -369,7 +381,8 @@ class MessageClassifier:
             if len(weights) != expected:
                 raise ValueError(
                     f"the {label!r} head was trained on {len(weights)} features but gets {expected}: "
-                    "a model trained with a sentence encoder needs that encoder attached (load_classifier does it)"
+                    "a model trained with a sentence encoder needs that encoder attached (load_classifier does it), "
+                    "and one trained by a qunshao with other signal features must be retrained"
                 )
             per_text = feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]
             decision = np.asarray(per_text).ravel()[feats.rows] + bias

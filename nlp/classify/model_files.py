@@ -109,6 +109,7 @@ def load_classifier(
     directory = resolve_model_dir(directory)
     manifest = read_manifest(directory)
     clf: MessageClassifier = joblib.load(directory / CLASSIFIER_FILE)
+    clf.check_signal_features()
     wanted = manifest.get("encoder")
     if wanted is None:
         clf.encoder = None
