@@ -134,8 +134,8 @@ def top_terms_of_batch(
     """:func:`top_terms` of many texts of one batch at once (the same terms, in the same order):
     ``texts`` are their rows in ``candidates`` and ``analyses``. An archive flags thousands of
     messages; ranking each one's grams with its own numpy calls cost more than scoring it. Here
-    one sort ranks all of them (by text, then weight, then first occurrence) and only the walk
-    past overlapping grams is per text."""
+    sorting once for the batch ranks all of them (by text, then weight, then first occurrence)
+    and only the walk past overlapping grams is per text."""
     found: dict[int, list[tuple[str, int]]] = {t: [] for t in texts}
     exact = []
     for t, is_exact in zip(found, candidates.exact[list(found)].tolist(), strict=True):
