@@ -58,33 +58,42 @@ def _words() -> Mapping[str, int]:
     return default_segmenter().word_frequencies()
 
 
-def _cuts_a_word(text: str, start: int, end: int, words: Mapping[str, int]) -> bool:
-    """Whether a dictionary word of 2-3 characters straddles the gram's start or end, i.e. the gram
-    begins or ends inside a word: ``午吃`` in ``中午吃啥``, ``人都`` in ``男人都这样``. The heads weigh
-    character grams, and the heaviest often cross words; an admin reading ``攻击性用语「人逼」`` learns
-    nothing. Six dictionary lookups per candidate instead of segmenting every flagged message."""
+def _inside_a_word(text: str, cut: int, words: Mapping[str, int]) -> bool:
+    """Whether a dictionary word of 2-3 characters straddles position ``cut``: a gram that begins or
+    ends there cuts it (``午吃`` in ``中午吃啥``, ``人都`` in ``男人都这样``). The heads weigh character
+    grams, and the heaviest often cross words; an admin reading ``攻击性用语「人逼」`` learns nothing.
+    Three dictionary lookups instead of segmenting every flagged message."""
     get = words.get
-    for cut in (start, end):
-        if 0 < cut < len(text) and (
-            get(text[cut - 1 : cut + 1], 0) > 0
-            or (cut > 1 and get(text[cut - 2 : cut + 1], 0) > 0)
-            or get(text[cut - 1 : cut + 2], 0) > 0
-        ):
-            return True
-    return False
+    return 0 < cut < len(text) and (
+        get(text[cut - 1 : cut + 1], 0) > 0
+        or (cut > 1 and get(text[cut - 2 : cut + 1], 0) > 0)
+        or get(text[cut - 1 : cut + 2], 0) > 0
+    )
 
 
-def _choose(grams: Iterable[tuple[str, int, int]], text: str, k: int) -> list[str]:
+def _choose(
+    grams: Iterable[tuple[str, int, int]], text: str, k: int, words: Mapping[str, int] | None = None
+) -> list[str]:
     """Up to ``k`` grams ``(gram, start, end)``, given heaviest first, none inside another, keeping
-    to those that do not cut a word; only when every one of them does, the heaviest as before.
-    Lazy: most messages have their ``k`` after a few candidates."""
-    words = _words()
+    to those that do not cut a word (``words``: jieba's dictionary); only when every one of them
+    does, the heaviest as before. Lazy: most messages have their ``k`` after a few candidates, and
+    candidates share their ends (a bigram and the trigram it starts), so each position is looked up
+    once."""
+    words = _words() if words is None else words
+    inside: dict[int, bool] = {}
     chosen: list[str] = []
     cutting: list[str] = []
     for gram, start, end in grams:
         if _overlaps(gram, chosen):
             continue
-        if _cuts_a_word(text, start, end, words):
+        cuts = inside.get(start)
+        if cuts is None:
+            cuts = inside[start] = _inside_a_word(text, start, words)
+        if not cuts:
+            cuts = inside.get(end)
+            if cuts is None:
+                cuts = inside[end] = _inside_a_word(text, end, words)
+        if cuts:
             if len(cutting) < k:
                 cutting.append(gram)
             continue
@@ -162,12 +171,13 @@ def top_terms_of_batch(
     gram_starts = candidates.starts[entry]
     gram_ends = (gram_starts + candidates.sizes[entry]).tolist()
     gram_starts = gram_starts.tolist()
+    words = _words()
     for g, who in enumerate(owner[bounds[:-1]].tolist()):
         text = analyses[exact[who]].deobfuscated
         ranked = (
             (text[gram_starts[e] : gram_ends[e]], gram_starts[e], gram_ends[e]) for e in range(bounds[g], bounds[g + 1])
         )
-        found[exact[who]] = _placed(analyses[exact[who]], _choose(ranked, text, k))
+        found[exact[who]] = _placed(analyses[exact[who]], _choose(ranked, text, k, words))
     return [found[t] for t in texts]
 
 
