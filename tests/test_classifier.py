@@ -250,6 +250,17 @@ def test_reliability_measures_the_gap_between_scores_and_frequencies() -> None:
     assert overconfident["brier"] > calibrated["brier"] == pytest.approx(0.16)
 
 
+@pytest.mark.parametrize("high", [2**10, 2**17, 2**31, 2**40])
+def test_radix_order_is_a_stable_argsort(high: int) -> None:
+    # text numbers, hashed columns, (text, gram) pairs; beyond 32 bits, and negative keys, it falls back
+    from nlp.classify.ngrams import stable_order
+
+    keys = np.random.default_rng(high % 97).integers(0, high, 5000)
+    keys[:50] = keys[50:100]  # ties, which must keep their order
+    for array in (keys, keys.astype(np.int32) if high <= 2**31 else -keys, keys[:0]):
+        np.testing.assert_array_equal(stable_order(array), np.argsort(array, kind="stable"))
+
+
 def test_term_candidates_from_the_text_stage_give_the_same_reasons() -> None:
     """A batch's text stage also lists what reasons may quote; ranking those must name exactly the
     terms found from the text itself, for any head's weights."""

@@ -195,17 +195,23 @@ def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
         for k in range(1, n):
             ok &= alnum[starts + k]
         at, ids = starts[ok], gram_ids[ok]
-        # first occurrence of each distinct gram of a text: positions are in text order, and a
-        # stable unique over (text, gram) returns the first index of each
-        _, keep = np.unique(row_of[at] * n_grams + ids, return_index=True)
-        keep.sort()
+        # first occurrence of each distinct gram of a text: positions are in text order, so the
+        # first of each run of (text, gram) in a stable order is it
+        pairs = row_of[at] * n_grams + ids
+        order = stable_order(pairs)
+        ordered = pairs[order]
+        new_pair = np.ones(len(order), dtype=bool)
+        new_pair[1:] = ordered[1:] != ordered[:-1]
+        keep = np.zeros(len(order), dtype=bool)
+        keep[order[new_pair]] = True
+        keep = np.flatnonzero(keep)  # in text order
         at = at[keep]
         rows.append(row_of[at])
         offsets.append(at - first[at])
         sizes.append(np.full(len(at), n, dtype=np.int8))
         columns.append(gram_columns[ok][keep])
     rows_all = np.concatenate(rows)
-    order = np.argsort(rows_all, kind="stable")  # per text: bigrams, then trigrams, each by position
+    order = stable_order(rows_all)  # per text: bigrams, then trigrams, each by position
     indptr = np.zeros(len(exact) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows_all, minlength=len(exact)), out=indptr[1:])
     # compact: this crosses from the text processes
@@ -216,6 +222,17 @@ def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
         np.concatenate(sizes)[order],
         exact,
     )
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integer keys: for keys in ``[0, 2**32)`` (hashed
+    columns, text numbers, their products) a radix sort 16 bits at a time, which numpy's stable
+    argsort runs for 16-bit keys (~10 ns a key here, a comparison sort ~30-50)."""
+    if len(keys) and (keys.min() < 0 or keys.max() >= 2**32):
+        return np.argsort(keys, kind="stable")
+    order = np.argsort(keys.astype(np.uint16), kind="stable")  # the low 16 bits (astype wraps)
+    high = (keys[order] >> 16).astype(np.uint16)
+    return order[np.argsort(high, kind="stable")] if high.any() else order
 
 
 _ALNUM_BMP: np.ndarray | None = None

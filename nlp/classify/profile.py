@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import yaml
 
+from nlp.classify.ngrams import stable_order
 from nlp.classify.thread import ThreadMemory
 
 Vectorise = Callable[[Sequence[str]], np.ndarray]
@@ -200,7 +201,7 @@ class _SparseRows:
         costs O(rows^2). ``direction`` is read and written once per distinct column."""
         if not len(self.columns):
             return np.zeros(self.n)
-        order = _by_column(self.columns)
+        order = stable_order(self.columns)  # a radix sort: a comparison sort was the costliest step here
         columns, data, row = self.columns[order], self.data[order], self.row[order]
         first = np.ones(len(columns), dtype=bool)  # where each column's run of entries starts
         first[1:] = columns[1:] != columns[:-1]
@@ -213,15 +214,6 @@ class _SparseRows:
         before -= np.repeat(before[starts], runs)
         direction[at] = old + np.add.reduceat(weighted, starts)
         return np.bincount(row, data * (before + np.repeat(old, runs)), minlength=self.n)
-
-
-def _by_column(columns: np.ndarray) -> np.ndarray:
-    """The entries' order by column, stable (rows stay in order within a column): a radix sort,
-    16 bits at a time, which numpy's stable argsort does for 16-bit keys. A comparison sort of
-    (column, entry) was ~30 ns per entry here, the costliest step of folding a chunk in."""
-    order = np.argsort(columns.astype(np.uint16), kind="stable")  # the low 16 bits (astype wraps)
-    high = (columns[order] >> 16).astype(np.uint16)  # hashed columns: < 2**17, so 0 or 1 here
-    return order[np.argsort(high, kind="stable")] if high.any() else order
 
 
 _DENSE_CHUNK = 256  # a Gram matrix per chunk: O(rows^2)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from nlp.classify.ngrams import TermCandidates, gram_column
+from nlp.classify.ngrams import TermCandidates, gram_column, stable_order
 from nlp.text import Signal, TextAnalysis
 
 _CONTACT_REASON = {
@@ -163,7 +163,7 @@ def top_terms_of_batch(
     # by text, then weight, then first occurrence: candidates come by text and occurrence, so a
     # stable sort by weight, then a stable one by text (a radix sort on 16-bit keys), half a lexsort
     order = np.argsort(-gram_weights, kind="stable")
-    order = order[np.argsort(owner[order].astype(np.uint16 if len(exact) <= 2**16 else np.int64), kind="stable")]
+    order = order[stable_order(owner[order])]
     owner, entry = owner[order], entry[order]
     if not len(owner):
         return [found[t] for t in texts]
