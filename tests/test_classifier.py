@@ -250,9 +250,10 @@ def test_reliability_measures_the_gap_between_scores_and_frequencies() -> None:
     assert overconfident["brier"] > calibrated["brier"] == pytest.approx(0.16)
 
 
-@pytest.mark.parametrize("high", [2**10, 2**17, 2**31, 2**40])
+@pytest.mark.parametrize("high", [2**10, 2**17, 2**31, 2**40, 2**50])
 def test_radix_order_is_a_stable_argsort(high: int) -> None:
-    # text numbers, hashed columns, (text, gram) pairs; beyond 32 bits, and negative keys, it falls back
+    # text numbers, hashed columns, (text, gram) pairs, grams in character ranks; beyond 48 bits, and
+    # negative keys, it falls back
     from nlp.classify.ngrams import stable_order
 
     keys = np.random.default_rng(high % 97).integers(0, high, 5000)

@@ -121,10 +121,11 @@ class _GramColumnCache:
         rows, cols, per_size = [], [], {}
         for n in (1, 2, 3):
             starts = np.flatnonzero(left >= n)
-            keys = points[starts]
-            for k in range(1, n):
-                keys = (keys << np.uint64(21)) | points[starts + k]
-            unique, inverse = _unique_code_points(keys) if n == 1 else np.unique(keys, return_inverse=True)
+            if n == 1:  # every position: its character's rank among the batch's distinct ones
+                unique, inverse = _unique_code_points(points[starts])
+                ranks, letters = inverse, len(unique)
+            else:
+                unique, inverse = _unique_grams(points, ranks, letters, starts, n)
             columns = self._columns(n, unique)[inverse]
             rows.append(row_of[starts])
             cols.append(columns)
@@ -168,6 +169,29 @@ def _unique_code_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seen = np.zeros(int(points.max()) + 1 if len(points) else 0, dtype=bool)
     seen[points] = True
     return np.flatnonzero(seen).astype(np.uint64), (np.cumsum(seen) - 1)[points]
+
+
+def _unique_grams(
+    points: np.ndarray, ranks: np.ndarray, letters: int, starts: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` of the packed keys of the ``n``-grams at ``starts``,
+    without sorting 64-bit keys: written in the characters' ranks (``letters`` of them), a gram is
+    a number below ``letters ** n`` in the same order as its packed key, which a radix sort orders
+    (:func:`stable_order`); only the distinct grams are packed."""
+    dense = ranks[starts]
+    for k in range(1, n):
+        dense = dense * letters + ranks[starts + k]
+    order = stable_order(dense)
+    ordered = dense[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    first = starts[order[new]]
+    keys = points[first]
+    for k in range(1, n):
+        keys = (keys << np.uint64(21)) | points[first + k]
+    return keys, inverse
 
 
 @dataclass(frozen=True)
@@ -225,14 +249,19 @@ def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of integer keys: for keys in ``[0, 2**32)`` (hashed
-    columns, text numbers, their products) a radix sort 16 bits at a time, which numpy's stable
-    argsort runs for 16-bit keys (~10 ns a key here, a comparison sort ~30-50)."""
-    if len(keys) and (keys.min() < 0 or keys.max() >= 2**32):
+    """``np.argsort(keys, kind="stable")`` of integer keys: for keys in ``[0, 2**48)`` (hashed
+    columns, text numbers, grams written in character ranks) a radix sort 16 bits at a time, which
+    numpy's stable argsort runs for 16-bit keys (~10 ns a key a pass here, a comparison sort
+    ~30-50)."""
+    top = int(keys.max()) if len(keys) else 0
+    if len(keys) and (keys.min() < 0 or top >= 2**48):
         return np.argsort(keys, kind="stable")
     order = np.argsort(keys.astype(np.uint16), kind="stable")  # the low 16 bits (astype wraps)
-    high = (keys[order] >> 16).astype(np.uint16)
-    return order[np.argsort(high, kind="stable")] if high.any() else order
+    shift = 16
+    while top >> shift:
+        order = order[np.argsort((keys[order] >> shift).astype(np.uint16), kind="stable")]
+        shift += 16
+    return order
 
 
 _ALNUM_BMP: np.ndarray | None = None
