@@ -130,13 +130,7 @@ class _GramColumnCache:
             rows.append(row_of[starts])
             cols.append(columns)
             per_size[n] = (starts, inverse, len(unique), columns)
-        all_rows, all_cols = np.concatenate(rows), np.concatenate(cols)
-        counts = sp.csr_matrix(
-            (np.ones(len(all_rows)), (all_rows, all_cols)), shape=(len(docs), NGRAM_FEATURES), dtype=np.float64
-        )
-        counts.sum_duplicates()
-        counts.indices = counts.indices.astype(np.int32, copy=False)
-        counts.indptr = counts.indptr.astype(np.int32, copy=False)
+        counts = _count_entries(np.concatenate(rows), np.concatenate(cols), len(docs))
         if not terms:
             return _floored_normalise(counts), None
         exact = np.fromiter((d == t for d, t in zip(docs, texts, strict=True)), dtype=bool, count=len(docs))
@@ -169,6 +163,26 @@ def _unique_code_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seen = np.zeros(int(points.max()) + 1 if len(points) else 0, dtype=bool)
     seen[points] = True
     return np.flatnonzero(seen).astype(np.uint64), (np.cumsum(seen) - 1)[points]
+
+
+def _count_entries(rows: np.ndarray, columns: np.ndarray, n_rows: int) -> sp.csr_matrix:
+    """The canonical CSR matrix (sorted, summed) of one count per ``(row, column)`` entry: ordered by
+    a radix sort of ``row * NGRAM_FEATURES + column`` (below 2**48 for 2**31 rows), which is what
+    scipy's COO conversion, per-row index sort and duplicate sum did at three times the cost."""
+    entries = rows * NGRAM_FEATURES + columns
+    ordered = entries[stable_order(entries)]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    at = np.flatnonzero(new)
+    distinct = ordered[at]
+    indptr = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(distinct // NGRAM_FEATURES, minlength=n_rows), out=indptr[1:])
+    counts = sp.csr_matrix(
+        (np.diff(np.append(at, len(ordered))).astype(np.float64), (distinct % NGRAM_FEATURES).astype(np.int32), indptr),
+        shape=(n_rows, NGRAM_FEATURES),
+    )
+    counts.has_canonical_format = True  # sorted and summed, as built: scipy need not check it again
+    return counts
 
 
 def _unique_grams(
