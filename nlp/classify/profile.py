@@ -139,8 +139,10 @@ class GroupProfile:
             a = weight / (weight + 1)
             scales = np.cumprod(np.concatenate([[self._scale], a]))  # the scale before each row, then after
             k, scale = (1 - a) / (a * scales[:-1]), float(scales[-1])
-        else:  # the centroid was empty: nothing before the chunk counts (and rows up to the last
-            k, scale = self._restart_steps(x_sq)  # restart are zero, so they add nothing below either)
+        else:
+            # the centroid was empty: nothing before the chunk counts (and rows up to the last
+            # restart are zero, so they add nothing below either)
+            k, scale = self._restart_steps(x_sq)
             self._direction[:] = 0.0
         # dots: each row against the centroid before the chunk, plus the sum over the chunk's
         # earlier rows j < i of k_j <x_j, x_i>; the chunk is folded in
