@@ -124,10 +124,11 @@ _CONTACT_SCANS: list[tuple[SignalKind, re.Pattern[str], re.Pattern[str], int]] =
             "wxid_",
             "qq",
             "群",
-            r"加|\+|私|扫|群|链|主|滴|dd",  # contact_cue
-            # money: a currency sign or word, a unit (元 块 美元/美金), or an income word (日入 月赚
-            # 周结 年薪 收入/收益); the most expensive pattern, and most messages have none of these
-            r"¥|\$|rmb|人民币|元|块|美|入|赚|收|结|薪",
+            r"加|\+|私|扫|进群|链接|主页|滴|dd我",  # contact_cue (a bare 群 or 主 is in every other message)
+            # money: a currency sign or word, a unit (元 块 美元/美金), or an income word after a
+            # period (日入 月赚 周结 年薪 天收入): the most expensive pattern, and most messages have none
+            # of these (a bare 收 or 结 let every 收到 and 结果 in)
+            r"¥|\$|rmb|人民币|元|块|美[元金]|[日月周天年][入赚收结薪]",
         ],
         strict=True,
     )
