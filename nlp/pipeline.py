@@ -28,7 +28,7 @@ from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import allows_ad, stated_purpose
-from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch
+from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch, weight_ranks
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
 from nlp.gc_policy import use_batch_thresholds
@@ -140,6 +140,7 @@ class Pipeline:
         self._text_seen = 0
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
+        self._ranks = {label: weight_ranks(weights) for label, weights in self._weights.items()}
         self._terms_cache: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
         self._terms_lock = threading.Lock()
 
@@ -464,7 +465,9 @@ class Pipeline:
                 continue
             weights = self._weights[label]
             if prepared.terms is not None:
-                computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, missing)
+                computed = top_terms_of_batch(
+                    prepared.unique, weights, prepared.terms, missing, ranks=self._ranks[label]
+                )
             else:  # a bot's few messages: no candidates from the text stage
                 computed = [top_terms(prepared.unique[t], weights) for t in missing]
             with self._terms_lock:

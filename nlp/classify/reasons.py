@@ -137,14 +137,26 @@ def _spans(text: str, grams: Iterable[str]) -> Iterator[tuple[str, int, int]]:
         yield gram, start, start + len(gram)
 
 
+def weight_ranks(weights: np.ndarray) -> np.ndarray:
+    """Each column's place among a head's n-gram weights, heaviest first, equal weights alike: what
+    :func:`top_terms_of_batch` sorts by, computed once per head (a sort of 131k weights)."""
+    return np.unique(-weights, return_inverse=True)[1]
+
+
 def top_terms_of_batch(
-    analyses: Sequence[TextAnalysis], weights: np.ndarray, candidates: TermCandidates, texts: Sequence[int], k: int = 2
+    analyses: Sequence[TextAnalysis],
+    weights: np.ndarray,
+    candidates: TermCandidates,
+    texts: Sequence[int],
+    k: int = 2,
+    ranks: np.ndarray | None = None,
 ) -> list[list[tuple[str, int]]]:
     """:func:`top_terms` of many texts of one batch at once (the same terms, in the same order):
     ``texts`` are their rows in ``candidates`` and ``analyses``. An archive flags thousands of
     messages; ranking each one's grams with its own numpy calls cost more than scoring it. Here
     sorting once for the batch ranks all of them (by text, then weight, then first occurrence)
-    and only the walk past overlapping grams is per text."""
+    and only the walk past overlapping grams is per text. ``ranks``: :func:`weight_ranks` of
+    ``weights``, if the caller keeps them."""
     found: dict[int, list[tuple[str, int]]] = {t: [] for t in texts}
     exact = []
     for t, is_exact in zip(found, candidates.exact[list(found)].tolist(), strict=True):
@@ -160,10 +172,13 @@ def top_terms_of_batch(
     gram_weights = weights[candidates.columns[entry]]
     positive = gram_weights > 0
     owner, entry, gram_weights = owner[positive], entry[positive], gram_weights[positive]
-    # by text, then weight, then first occurrence: candidates come by text and occurrence, so a
-    # stable sort by weight, then a stable one by text (a radix sort on 16-bit keys), half a lexsort
-    order = np.argsort(-gram_weights, kind="stable")
-    order = order[stable_order(owner[order])]
+    # by text, then weight, then first occurrence: candidates come by text and occurrence, so one
+    # stable (radix) sort by text and weight rank, or a stable sort by weight and then by text
+    if ranks is not None:
+        order = stable_order(owner * (len(weights) + 1) + ranks[candidates.columns[entry]])
+    else:
+        order = np.argsort(-gram_weights, kind="stable")
+        order = order[stable_order(owner[order])]
     owner, entry = owner[order], entry[order]
     if not len(owner):
         return [found[t] for t in texts]
