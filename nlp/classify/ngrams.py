@@ -170,15 +170,13 @@ def _count_entries(rows: np.ndarray, columns: np.ndarray, n_rows: int) -> sp.csr
     a radix sort of ``row * NGRAM_FEATURES + column`` (below 2**48 for 2**31 rows), which is what
     scipy's COO conversion, per-row index sort and duplicate sum did at three times the cost."""
     entries = rows * NGRAM_FEATURES + columns
-    ordered = entries[stable_order(entries)]
-    new = np.ones(len(ordered), dtype=bool)
-    new[1:] = ordered[1:] != ordered[:-1]
+    order, new = _sorted_runs(entries)
     at = np.flatnonzero(new)
-    distinct = ordered[at]
+    distinct = entries[order[at]]
     indptr = np.zeros(n_rows + 1, dtype=np.int32)
     np.cumsum(np.bincount(distinct // NGRAM_FEATURES, minlength=n_rows), out=indptr[1:])
     counts = sp.csr_matrix(
-        (np.diff(np.append(at, len(ordered))).astype(np.float64), (distinct % NGRAM_FEATURES).astype(np.int32), indptr),
+        (np.diff(np.append(at, len(order))).astype(np.float64), (distinct % NGRAM_FEATURES).astype(np.int32), indptr),
         shape=(n_rows, NGRAM_FEATURES),
     )
     counts.has_canonical_format = True  # sorted and summed, as built: scipy need not check it again
@@ -195,10 +193,7 @@ def _unique_grams(
     dense = ranks[starts]
     for k in range(1, n):
         dense = dense * letters + ranks[starts + k]
-    order = stable_order(dense)
-    ordered = dense[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = ordered[1:] != ordered[:-1]
+    order, new = _sorted_runs(dense)
     inverse = np.empty(len(order), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     first = starts[order[new]]
@@ -235,11 +230,7 @@ def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
         at, ids = starts[ok], gram_ids[ok]
         # first occurrence of each distinct gram of a text: positions are in text order, so the
         # first of each run of (text, gram) in a stable order is it
-        pairs = row_of[at] * n_grams + ids
-        order = stable_order(pairs)
-        ordered = pairs[order]
-        new_pair = np.ones(len(order), dtype=bool)
-        new_pair[1:] = ordered[1:] != ordered[:-1]
+        order, new_pair = _sorted_runs(row_of[at] * n_grams + ids)
         keep = np.zeros(len(order), dtype=bool)
         keep[order[new_pair]] = True
         keep = np.flatnonzero(keep)  # in text order
@@ -276,6 +267,17 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
         order = order[np.argsort((keys[order] >> shift).astype(np.uint16), kind="stable")]
         shift += 16
     return order
+
+
+def _sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stable_order` of ``keys`` and, in that order, where each run of equal keys starts:
+    what ``np.unique`` finds by sorting, for the text stage's counts, distinct grams and first
+    occurrences."""
+    order = stable_order(keys)
+    ordered = keys[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    return order, new
 
 
 _ALNUM_BMP: np.ndarray | None = None
