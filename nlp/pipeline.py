@@ -140,7 +140,7 @@ class Pipeline:
         self._text_seen = 0
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
-        self._ranks = {label: weight_ranks(weights) for label, weights in self._weights.items()}
+        self._ranks: dict[str, np.ndarray] = {}  # weight_ranks of a head, on its first flagged batch
         self._terms_cache: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
         self._terms_lock = threading.Lock()
 
@@ -465,9 +465,10 @@ class Pipeline:
                 continue
             weights = self._weights[label]
             if prepared.terms is not None:
-                computed = top_terms_of_batch(
-                    prepared.unique, weights, prepared.terms, missing, ranks=self._ranks[label]
-                )
+                ranks = self._ranks.get(label)
+                if ranks is None:  # a bot's pipeline never needs them: not at start-up
+                    ranks = self._ranks[label] = weight_ranks(weights)
+                computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, missing, ranks=ranks)
             else:  # a bot's few messages: no candidates from the text stage
                 computed = [top_terms(prepared.unique[t], weights) for t in missing]
             with self._terms_lock:

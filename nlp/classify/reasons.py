@@ -149,14 +149,15 @@ def top_terms_of_batch(
     candidates: TermCandidates,
     texts: Sequence[int],
     k: int = 2,
-    ranks: np.ndarray | None = None,
+    *,
+    ranks: np.ndarray,
 ) -> list[list[tuple[str, int]]]:
     """:func:`top_terms` of many texts of one batch at once (the same terms, in the same order):
     ``texts`` are their rows in ``candidates`` and ``analyses``. An archive flags thousands of
     messages; ranking each one's grams with its own numpy calls cost more than scoring it. Here
     sorting once for the batch ranks all of them (by text, then weight, then first occurrence)
     and only the walk past overlapping grams is per text. ``ranks``: :func:`weight_ranks` of
-    ``weights``, if the caller keeps them."""
+    ``weights``, which the caller keeps (a sort of the whole weight vector)."""
     found: dict[int, list[tuple[str, int]]] = {t: [] for t in texts}
     exact = []
     for t, is_exact in zip(found, candidates.exact[list(found)].tolist(), strict=True):
@@ -169,16 +170,11 @@ def top_terms_of_batch(
     owner = np.repeat(np.arange(len(exact)), sizes)  # per candidate: which of ``exact`` it belongs to
     # ... and its index in ``candidates``: its text's first candidate plus its place among them
     entry = np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
-    gram_weights = weights[candidates.columns[entry]]
-    positive = gram_weights > 0
-    owner, entry, gram_weights = owner[positive], entry[positive], gram_weights[positive]
+    positive = weights[candidates.columns[entry]] > 0
+    owner, entry = owner[positive], entry[positive]
     # by text, then weight, then first occurrence: candidates come by text and occurrence, so one
-    # stable (radix) sort by text and weight rank, or a stable sort by weight and then by text
-    if ranks is not None:
-        order = stable_order(owner * (len(weights) + 1) + ranks[candidates.columns[entry]])
-    else:
-        order = np.argsort(-gram_weights, kind="stable")
-        order = order[stable_order(owner[order])]
+    # stable (radix) sort by text and weight rank
+    order = stable_order(owner * (len(weights) + 1) + ranks[candidates.columns[entry]])
     owner, entry = owner[order], entry[order]
     if not len(owner):
         return [found[t] for t in texts]
