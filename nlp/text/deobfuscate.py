@@ -85,13 +85,21 @@ _URL_DOT_CHAR = re.compile(r"[点。d(\[]")  # 点 。 dot (.) [.]
 _CN_DIGIT = re.compile(f"[{_CN_DIGIT_CLASS}]")
 
 
+def _enough_cn_digits(text: str) -> bool:
+    return len(_CN_DIGIT.findall(text)) >= 2  # a run of Chinese numerals converts with 2+ of them
+
+
+def _enough_digits(text: str) -> bool:
+    return len(_DIGIT.findall(text)) >= 7  # a digit run is joined with 7+ digits
+
+
 def _may_rewrite(text: str) -> bool:
     return (
-        len(_CN_DIGIT.findall(text)) >= 2
+        _enough_cn_digits(text)
         or _SEP_BETWEEN_CJK.search(text) is not None
         or (_VARIANT_CHAR.search(text) is not None and _VARIANTS.search(text) is not None)
         or (_URL_DOT_CHAR.search(text) is not None and _URL_DOT.search(text) is not None)
-        or (len(_DIGIT.findall(text)) >= 7 and _SEVEN_DIGIT_RUN.search(text) is not None)
+        or (_enough_digits(text) and _SEVEN_DIGIT_RUN.search(text) is not None)
     )
 
 
@@ -125,9 +133,9 @@ def _rewrite(text: AlignedText) -> AlignedText:
     patterns cannot match without (the checks of :func:`_may_rewrite`): most messages that get
     here have Chinese numerals, not contact spellings, and ten variant patterns found nothing."""
     text = text.sub(_SEP_BETWEEN_CJK, "")
-    if len(_CN_DIGIT.findall(text.text)) >= 2:
+    if _enough_cn_digits(text.text):
         text = text.sub(_CN_NUMBER_RUN, _cn_number)
-    if len(_DIGIT.findall(text.text)) >= 7:
+    if _enough_digits(text.text):
         text = text.sub(_SPLIT_DIGITS, _join_digits)
     if _VARIANT_CHAR.search(text.text) is not None:  # rewriting to 微信/qq/群 adds none of the others' characters
         for pattern in _WECHAT_VARIANTS:
