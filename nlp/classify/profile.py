@@ -103,17 +103,14 @@ class GroupProfile:
         ``|_direction|^2`` overflow after ~178,000 messages in one group, and the group's centroid
         then read ``nan`` (no centroid) for good."""
         n = vectors.shape[0]
-        out = np.full(n, np.nan, dtype=np.float32)
         if n == 0:
-            return out
+            return np.zeros(0, dtype=np.float32)
         if self._direction is None:
             self._direction = np.zeros(vectors.shape[1], dtype=np.float64)
         chunk = _SPARSE_CHUNK if sp.issparse(vectors) else _DENSE_CHUNK
         if n <= chunk:  # a group's part of a batch, usually: no slice (scipy copies a sliced matrix)
             return self._relate_chunk(vectors, learn)
-        for start in range(0, n, chunk):
-            out[start : start + chunk] = self._relate_chunk(vectors[start : start + chunk], learn)
-        return out
+        return np.concatenate([self._relate_chunk(vectors[s : s + chunk], learn) for s in range(0, n, chunk)])
 
     def _relate_chunk(self, vectors, learn: bool) -> np.ndarray:
         if self._scale < _RENORMALISE_BELOW:  # keep |direction|^2 far from float64 overflow
