@@ -170,7 +170,7 @@ def _count_entries(rows: np.ndarray, columns: np.ndarray, n_rows: int) -> sp.csr
     a radix sort of ``row * NGRAM_FEATURES + column`` (below 2**48 for 2**31 rows), which is what
     scipy's COO conversion, per-row index sort and duplicate sum did at three times the cost."""
     entries = rows * NGRAM_FEATURES + columns
-    order, new = _sorted_runs(entries)
+    order, new = sorted_runs(entries)
     at = np.flatnonzero(new)
     distinct = entries[order[at]]
     indptr = np.zeros(n_rows + 1, dtype=np.int32)
@@ -193,7 +193,7 @@ def _unique_grams(
     dense = ranks[starts]
     for k in range(1, n):
         dense = dense * letters + ranks[starts + k]
-    order, new = _sorted_runs(dense)
+    order, new = sorted_runs(dense)
     inverse = np.empty(len(order), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     first = starts[order[new]]
@@ -230,7 +230,7 @@ def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
         at, ids = starts[ok], gram_ids[ok]
         # first occurrence of each distinct gram of a text: positions are in text order, so the
         # first of each run of (text, gram) in a stable order is it
-        order, new_pair = _sorted_runs(row_of[at] * n_grams + ids)
+        order, new_pair = sorted_runs(row_of[at] * n_grams + ids)
         keep = np.zeros(len(order), dtype=bool)
         keep[order[new_pair]] = True
         keep = np.flatnonzero(keep)  # in text order
@@ -269,10 +269,10 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     return order
 
 
-def _sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`stable_order` of ``keys`` and, in that order, where each run of equal keys starts:
     what ``np.unique`` finds by sorting, for the text stage's counts, distinct grams and first
-    occurrences."""
+    occurrences, and the group centroid's columns (:mod:`nlp.classify.profile`)."""
     order = stable_order(keys)
     ordered = keys[order]
     new = np.ones(len(order), dtype=bool)

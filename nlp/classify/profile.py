@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import yaml
 
-from nlp.classify.ngrams import stable_order
+from nlp.classify.ngrams import sorted_runs
 from nlp.classify.thread import ThreadMemory
 
 Vectorise = Callable[[Sequence[str]], np.ndarray]
@@ -200,10 +200,9 @@ class _SparseRows:
         costs O(rows^2). ``direction`` is read and written once per distinct column."""
         if not len(self.columns):
             return np.zeros(self.n)
-        order = stable_order(self.columns)  # a radix sort: a comparison sort was the costliest step here
+        # a radix sort (a comparison sort was the costliest step here), and where each column's run starts
+        order, first = sorted_runs(self.columns)
         columns, data, row = self.columns[order], self.data[order], self.row[order]
-        first = np.ones(len(columns), dtype=bool)  # where each column's run of entries starts
-        first[1:] = columns[1:] != columns[:-1]
         starts = np.flatnonzero(first)
         runs = np.diff(np.append(starts, len(columns)))
         at = columns[starts]
