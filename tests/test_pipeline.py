@@ -327,3 +327,44 @@ def test_a_trading_groups_examples_make_a_listing_less_of_an_ad(pipeline: Pipeli
         finally:
             pipeline.profiles.pop("swap")
     assert ad[1] < ad[0] - 0.05, ad
+
+
+def test_scores_are_written_with_four_decimals_exactly_as_round_gives_them() -> None:
+    """The batch rounding is numpy's; the contract is Python's ``round(p, 4)``, ties and values a
+    hair either side of a half included."""
+    import numpy as np
+
+    from nlp.pipeline import rounded_scores
+
+    halves = (np.arange(10_001) + 0.5) / 10_000
+    values = np.concatenate(
+        [
+            np.random.default_rng(7).random(200_000),
+            halves,
+            np.nextafter(halves, 0.0),
+            np.nextafter(halves, 1.0),
+            np.arange(10_001) / 10_000,
+            [0.0, 1.0, 1e-300, 4.9999999e-5],
+        ]
+    ).reshape(-1, 4)
+    got = rounded_scores(values).ravel().tolist()
+    assert [repr(g) for g in got] == [repr(round(v, 4)) for v in values.ravel().tolist()]
+
+
+def test_a_batchs_labels_and_suggestions_are_each_rows_own(pipeline: Pipeline) -> None:
+    """decide_rows / suggestions (one numpy pass) against decide / suggestion row by row, on scores
+    around every threshold, where an ad or an insult takes the chatter label away."""
+    import numpy as np
+
+    clf = pipeline.classifier
+    edges = sorted({*clf.thresholds_.values(), *clf.block_thresholds_.values()})
+    grid = np.array([0.0, 1.0, *edges, *(np.nextafter(e, 0.0) for e in edges)])
+    proba = np.array(np.meshgrid(*[grid] * len(clf.labels))).reshape(len(clf.labels), -1).T
+    rows = proba.tolist()
+    assert clf.decide_rows(proba) == [clf.decide(row) for row in rows]
+    assert clf.suggestions(proba) == [clf.suggestion(row) for row in rows]
+    labels = clf.decide_rows(proba)
+    same = [i for i, row in enumerate(labels) if row == labels[0]]
+    labels[same[0]].append("x")  # a verdict's labels are edited (an allowed ad is taken off)
+    assert len(same) > 1 and "x" not in labels[same[1]]
+    assert {"block", "review", "pass"} <= set(clf.suggestions(proba))

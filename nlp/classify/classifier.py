@@ -473,11 +473,24 @@ class MessageClassifier:
         return labels
 
     def decide_matrix(self, proba: np.ndarray) -> np.ndarray:
-        out = np.zeros(proba.shape, dtype=bool)
-        for i, row in enumerate(proba.tolist()):
-            for label in self.decide(row):
-                out[i, self.labels.index(label)] = True
-        return out
+        """Boolean ``(n, n_labels)``: :meth:`decide` of every row, in one numpy pass."""
+        proba = np.asarray(proba, dtype=np.float64)
+        flagged = proba >= np.array([self.thresholds_[label] for label in self.labels])
+        if "offtopic" in self.labels:
+            acted_on = [self.labels.index(label) for label in ("ad", "negativity") if label in self.labels]
+            if acted_on:
+                flagged[:, self.labels.index("offtopic")] &= ~flagged[:, acted_on].any(axis=1)
+        return flagged
+
+    def decide_rows(self, proba: np.ndarray) -> list[list[str]]:
+        """:meth:`decide` of every row (a batch's verdicts): one numpy pass, then each row's labels
+        from the few combinations that occur; every row gets its own list (verdicts edit them)."""
+        flagged = self.decide_matrix(proba)
+        codes = flagged @ (1 << np.arange(len(self.labels)))
+        names: dict[int, list[str]] = {}
+        for code in np.unique(codes).tolist():
+            names[code] = [label for j, label in enumerate(self.labels) if code >> j & 1]
+        return [names[code].copy() for code in codes.tolist()]
 
     def tune_thresholds(
         self,
@@ -544,6 +557,14 @@ class MessageClassifier:
             if label != "offtopic" and scores[j] >= self.block_thresholds_[label]:
                 return "block"
         return verdict
+
+    def suggestions(self, proba: np.ndarray) -> list[str]:
+        """:meth:`suggestion` of every row, in one numpy pass."""
+        proba = np.asarray(proba, dtype=np.float64)
+        review = (proba >= np.array([self.thresholds_[label] for label in self.labels])).any(axis=1)
+        blocks = np.array([self.block_thresholds_[label] if label != "offtopic" else np.inf for label in self.labels])
+        block = (proba >= blocks).any(axis=1)
+        return np.where(block, "block", np.where(review, "review", "pass")).tolist()
 
     def ngram_weights(self, label: str) -> np.ndarray:
         """Logistic-regression weight of each hashed n-gram for ``label`` (for reasons)."""
