@@ -252,10 +252,14 @@ def test_contact_pattern_prechecks_hold_for_every_match() -> None:
         "周结两千",
         "三百块钱",
     ]
-    for text in [*_chat_texts(), *money]:
+    # and every shape of a phone number and a group number
+    numbers = ["13800001111", "+8613800001111", "138****5678", "138xxxx5678", "138******11", "群号：123456",
+               "QQ群 987654321", "群搜一搜：1234567"]  # fmt: skip
+    for text in [*_chat_texts(), *money, *numbers]:
         deob = deobfuscate_aligned(normalize_aligned(text)).text
         for kind, needs, pattern, _ in _CONTACT_SCANS:
             for m in pattern.finditer(deob):
                 matched[kind] = matched.get(kind, 0) + 1
-                assert needs.search(m.group(0)), (pattern, text)
+                assert needs(m.group(0)), (pattern, text)
     assert sum(matched.values()) > 100 and matched["money"] >= len(money)
+    assert matched["phone"] >= 5 and matched["qq_group"] >= 3

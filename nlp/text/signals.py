@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -108,27 +109,38 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
         0,
     ),
 ]
+
+
+def _contains(literal: str) -> Callable[[str], bool]:
+    return lambda text: literal in text
+
+
+_SIX_DIGITS = re.compile(r"[1-9]\d{5}")
+
 # What a contact pattern cannot match without (a literal or a short pattern: far cheaper than the
 # pattern's scan, and most messages have no contact details): keep in step with the patterns above.
 # Each scan is (kind, needs, pattern, group), in a list: a dict keyed by the pattern would hash the
 # compiled pattern's code on every lookup (0.9 µs for the money pattern; 3 µs per message in all).
-_CONTACT_SCANS: list[tuple[SignalKind, re.Pattern[str], re.Pattern[str], int]] = [
-    (kind, re.compile(needs), pattern, group)
+_CONTACT_SCANS: list[tuple[SignalKind, Callable[[str], object], re.Pattern[str], int]] = [
+    (kind, needs, pattern, group)
     for (kind, pattern, group), needs in zip(
         _CONTACT_PATTERNS,
         [
-            r"\.|://",  # url
-            # phone: every form starts 1[3-9] and a digit (a bare "1" let 60% of messages through)
-            r"1[3-9]\d",
-            "微信",
-            "wxid_",
-            "qq",
-            "群",
-            r"加|\+|私|扫|进群|链接|主页|滴|dd我",  # contact_cue (a bare 群 or 主 is in every other message)
+            re.compile(r"\.|://").search,  # url
+            # phone: every form is 1[3-9], a digit, then 4 digits, xxxx or a mask of 3+ stars (a bare
+            # 1[3-9]\d let every third message through: 15号, 18元, 2018)
+            re.compile(r"1[3-9]\d[\dx*]{3}").search,
+            _contains("微信"),
+            _contains("wxid_"),
+            _contains("qq"),
+            # qq_group: 群 and a number of 6+ digits (a bare 群 is in one message in ten)
+            lambda text: "群" in text and _SIX_DIGITS.search(text) is not None,
+            # contact_cue (a bare 群 or 主 is in every other message)
+            re.compile(r"加|\+|私|扫|进群|链接|主页|滴|dd我").search,
             # money: a currency sign or word, a unit (元 块 美元/美金), or an income word after a
             # period (日入 月赚 周结 年薪 天收入): the most expensive pattern, and most messages have none
             # of these (a bare 收 or 结 let every 收到 and 结果 in)
-            r"¥|\$|rmb|人民币|元|块|美[元金]|[日月周天年][入赚收结薪]",
+            re.compile(r"¥|\$|rmb|人民币|元|块|美[元金]|[日月周天年][入赚收结薪]").search,
         ],
         strict=True,
     )
@@ -193,7 +205,7 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     seen: set[tuple[str, int, int]] = set()
     deob = deobfuscated.text
     for kind, needs, pattern, group in _CONTACT_SCANS:
-        if needs.search(deob) is None:
+        if not needs(deob):
             continue
         for m in pattern.finditer(deob):
             signal = _span_signal(kind, m.group(group), deobfuscated, m.start(), m.end(), original)
