@@ -437,8 +437,9 @@ class Pipeline:
     ) -> Verdict:
         """``shown``: ``scores`` as written out (:func:`rounded_scores`); ``labels`` and
         ``suggestion``: what :meth:`MessageClassifier.decide` and ``suggestion`` made of ``scores``
-        (the list is edited; the suggestion is taken again where an allowed ad is let through); ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it;
-        ``groups``: in how many groups its author posted it lately (:meth:`_across_groups`)."""
+        (the list is edited; the suggestion is taken again where an allowed ad is let through);
+        ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it; ``groups``: in
+        how many groups its author posted it lately (:meth:`_across_groups`)."""
         clf = self.classifier
         reasons: list[str] = []
         profile = self.profiles.get(message.group)
