@@ -27,7 +27,7 @@ from nlp.classify.broadcast import DEFAULT_BROADCAST_RULE, BroadcastMemory, Broa
 from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
-from nlp.classify.profile import allows_ad, stated_purpose
+from nlp.classify.profile import admin_moderation, allows_ad, stated_purpose
 from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch, weight_ranks
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
@@ -437,24 +437,39 @@ class Pipeline:
     ) -> Verdict:
         """``shown``: ``scores`` as written out (:func:`rounded_scores`); ``labels`` and
         ``suggestion``: what :meth:`MessageClassifier.decide` and ``suggestion`` made of ``scores``
-        (the list is edited; the suggestion is taken again where an allowed ad is let through);
+        (the list is edited: both are taken again where the group's rules, an allowed ad or an
+        admin's warning, change the scores they come from);
         ``terms``: :meth:`_terms` of the batch, ``row`` this message's text in it; ``groups``: in
         how many groups its author posted it lately (:meth:`_across_groups`)."""
         clf = self.classifier
         reasons: list[str] = []
         profile = self.profiles.get(message.group)
+        gated = None  # the scores the suggestion is taken from, where the group's rules change them
         if "ad" in labels:
             urls = [s.value for s in analysis.contacts if s.kind == "url"]
             allowed = allows_ad(profile, message.user, urls, len(analysis.contacts) - len(urls))
             if allowed:
-                labels.remove("ad")
                 reasons.append(allowed)
                 gated = list(scores)
                 gated[clf.labels.index("ad")] = 0.0
-                suggestion = clf.suggestion(gated)
+        if "negativity" in labels and profile is not None and profile.admins:
+            column = clf.labels.index("negativity")
+            block = clf.block_thresholds_["negativity"]
+            moderation = admin_moderation(profile, message.user, scores[column], block)
+            if moderation:
+                reasons.append(moderation)
+                gated = list(scores) if gated is None else gated
+                # below block: not negativity; at or above: flagged for a person, never blocked
+                gated[column] = 0.0 if scores[column] < block else clf.thresholds_["negativity"]
+        if gated is not None:
+            # labels and suggestion as the group's rules leave the scores: chatter an allowed ad or
+            # an admin's warning hid comes back (decide reports an ad or insult, not both)
+            labels[:] = clf.decide(gated)
+            suggestion = clf.suggestion(gated)
         purpose = stated_purpose(message.group_topic, profile)
         for label in labels:
-            reasons += reasons_for(label, analysis, self._weights[label], related, terms[label, row], purpose)
+            # (a label the group's rules brought back has no batch terms: found from the text)
+            reasons += reasons_for(label, analysis, self._weights[label], related, terms.get((label, row)), purpose)
             if label == "offtopic" and continues_chatter:
                 reasons.append(CONTINUES_CHATTER)
             if label == "ad" and self.broadcast is not None and groups >= self.broadcast.min_groups:

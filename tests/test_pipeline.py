@@ -368,3 +368,26 @@ def test_a_batchs_labels_and_suggestions_are_each_rows_own(pipeline: Pipeline) -
     labels[same[0]].append("x")  # a verdict's labels are edited (an allowed ad is taken off)
     assert len(same) > 1 and "x" not in labels[same[1]]
     assert {"block", "review", "pass"} <= set(clf.suggestions(proba))
+
+
+def test_an_admins_warning_is_not_negativity_and_an_admin_is_never_blocked(pipeline: Pipeline) -> None:
+    """The heads read a moderator's warning as hostile (docs/eval-notes.md, "Moderators and
+    peacemakers"); a group that lists its admins has their warnings let through, their sure abuse
+    flagged for a person but not blocked, and their scores kept for the conflict monitor."""
+    warning = "请文明发言，再骂人就踢了"
+    abuse = "傻逼玩意儿，脑子有病吧你"
+    before = {text: pipeline.score_one(_msg(text, group="run", user="团长")) for text in (warning, abuse)}
+    assert "negativity" in before[warning].labels  # what this rule is for
+    assert before[abuse].suggestion == "block"
+    pipeline.profiles["run"] = GroupProfile(topic=RUN, admins=["团长"])
+    try:
+        admin = pipeline.score_one(_msg(warning, group="run", user="团长"))
+        member = pipeline.score_one(_msg(warning, group="run", user="路人甲"))
+        sure = pipeline.score_one(_msg(abuse, group="run", user="团长"))
+    finally:
+        pipeline.profiles.pop("run")
+    assert "negativity" not in admin.labels and any("管理提醒不计为负面" in r for r in admin.reasons), admin
+    assert admin.scores["negativity"] == member.scores["negativity"]  # the score is the model's
+    assert "negativity" in member.labels  # only listed admins
+    assert "negativity" in sure.labels and sure.suggestion == "review", sure
+    assert any("请人工处理" in r for r in sure.reasons)
