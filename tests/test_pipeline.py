@@ -352,8 +352,9 @@ def test_scores_are_written_with_four_decimals_exactly_as_round_gives_them() -> 
 
 
 def test_a_batchs_labels_and_suggestions_are_each_rows_own(pipeline: Pipeline) -> None:
-    """decide_rows / suggestions (one numpy pass) against decide / suggestion row by row, on scores
-    around every threshold, where an ad or an insult takes the chatter label away."""
+    """decide_rows / suggestions (one numpy pass) against the rules written out row by row, on
+    scores around every threshold, where an ad or an insult takes the chatter label away and
+    chatter alone never blocks."""
     import numpy as np
 
     clf = pipeline.classifier
@@ -361,8 +362,21 @@ def test_a_batchs_labels_and_suggestions_are_each_rows_own(pipeline: Pipeline) -
     grid = np.array([0.0, 1.0, *edges, *(np.nextafter(e, 0.0) for e in edges)])
     proba = np.array(np.meshgrid(*[grid] * len(clf.labels))).reshape(len(clf.labels), -1).T
     rows = proba.tolist()
-    assert clf.decide_rows(proba) == [clf.decide(row) for row in rows]
-    assert clf.suggestions(proba) == [clf.suggestion(row) for row in rows]
+
+    def decide(row: list[float]) -> list[str]:
+        labels = [label for label, score in zip(clf.labels, row, strict=True) if score >= clf.thresholds_[label]]
+        return [x for x in labels if x != "offtopic"] if {"ad", "negativity"} & set(labels) else labels
+
+    def suggestion(row: list[float]) -> str:
+        scores = dict(zip(clf.labels, row, strict=True))
+        if any(scores[x] >= clf.block_thresholds_[x] for x in clf.labels if x != "offtopic"):
+            return "block"
+        return "review" if any(scores[x] >= clf.thresholds_[x] for x in clf.labels) else "pass"
+
+    assert clf.decide_rows(proba) == [decide(row) for row in rows]
+    assert clf.suggestions(proba) == [suggestion(row) for row in rows]
+    assert [clf.decide(row) for row in rows[:50]] == [decide(row) for row in rows[:50]]
+    assert [clf.suggestion(row) for row in rows[:50]] == [suggestion(row) for row in rows[:50]]
     labels = clf.decide_rows(proba)
     same = [i for i, row in enumerate(labels) if row == labels[0]]
     labels[same[0]].append("x")  # a verdict's labels are edited (an allowed ad is taken off)

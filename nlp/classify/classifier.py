@@ -463,17 +463,15 @@ class MessageClassifier:
         return self.decide_matrix(self.predict_proba(messages, profiles))
 
     def decide(self, scores: Sequence[float]) -> list[str]:
-        """Labels whose score reaches its threshold. Off-topic means idle chatter, so an ad or an
-        insult is not also reported as chatter: an admin acts on the ad or the abuse, and a second
-        label on it is noise (dev error analysis: most off-topic false alarms were insults). The
-        scores stay independent; only the reported labels follow this rule."""
-        labels = [label for j, label in enumerate(self.labels) if scores[j] >= self.thresholds_[label]]
-        if "offtopic" in labels and ("ad" in labels or "negativity" in labels):
-            labels.remove("offtopic")
-        return labels
+        """The labels of one row of scores (:meth:`decide_matrix`)."""
+        return self.decide_rows(np.asarray([scores], dtype=np.float64))[0]
 
     def decide_matrix(self, proba: np.ndarray) -> np.ndarray:
-        """Boolean ``(n, n_labels)``: :meth:`decide` of every row, in one numpy pass."""
+        """Boolean ``(n, n_labels)``, in one numpy pass: labels whose score reaches its threshold.
+        Off-topic means idle chatter, so an ad or an insult is not also reported as chatter: an
+        admin acts on the ad or the abuse, and a second label on it is noise (dev error analysis:
+        most off-topic false alarms were insults). The scores stay independent; only the reported
+        labels follow this rule."""
         proba = np.asarray(proba, dtype=np.float64)
         flagged = proba >= np.array([self.thresholds_[label] for label in self.labels])
         if "offtopic" in self.labels:
@@ -483,7 +481,7 @@ class MessageClassifier:
         return flagged
 
     def decide_rows(self, proba: np.ndarray) -> list[list[str]]:
-        """:meth:`decide` of every row (a batch's verdicts): one numpy pass, then each row's labels
+        """:meth:`decide_matrix` as label names (a batch's verdicts): one numpy pass, then each row's labels
         from the few combinations that occur; every row gets its own list (verdicts edit them)."""
         flagged = self.decide_matrix(proba)
         codes = flagged @ (1 << np.arange(len(self.labels)))
@@ -548,18 +546,13 @@ class MessageClassifier:
         return self
 
     def suggestion(self, scores: Sequence[float]) -> str:
-        """``block`` when an ad or negativity score passes its block threshold, ``review`` when any
-        label is flagged, else ``pass``. Off-topic chatter alone never blocks."""
-        verdict = "pass"
-        for j, label in enumerate(self.labels):
-            if scores[j] >= self.thresholds_[label]:
-                verdict = "review"
-            if label != "offtopic" and scores[j] >= self.block_thresholds_[label]:
-                return "block"
-        return verdict
+        """The suggestion for one row of scores (:meth:`suggestions`)."""
+        return self.suggestions(np.asarray([scores], dtype=np.float64))[0]
 
     def suggestions(self, proba: np.ndarray) -> list[str]:
-        """:meth:`suggestion` of every row, in one numpy pass."""
+        """Per row, in one numpy pass: ``block`` when an ad or negativity score passes its block
+        threshold, ``review`` when any label is flagged, else ``pass``. Off-topic chatter alone
+        never blocks."""
         proba = np.asarray(proba, dtype=np.float64)
         review = (proba >= np.array([self.thresholds_[label] for label in self.labels])).any(axis=1)
         blocks = np.array([self.block_thresholds_[label] if label != "offtopic" else np.inf for label in self.labels])
