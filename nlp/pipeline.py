@@ -454,13 +454,13 @@ class Pipeline:
                 gated[clf.labels.index("ad")] = 0.0
         if "negativity" in labels and profile is not None and profile.admins:
             column = clf.labels.index("negativity")
-            block = clf.block_thresholds_["negativity"]
-            moderation = admin_moderation(profile, message.user, scores[column], block)
+            sure = scores[column] >= clf.block_thresholds_["negativity"]
+            moderation = admin_moderation(profile, message.user, sure)
             if moderation:
                 reasons.append(moderation)
                 gated = list(scores) if gated is None else gated
                 # below block: not negativity; at or above: flagged for a person, never blocked
-                gated[column] = 0.0 if scores[column] < block else clf.thresholds_["negativity"]
+                gated[column] = clf.thresholds_["negativity"] if sure else 0.0
         if gated is not None:
             # labels and suggestion as the group's rules leave the scores: chatter an allowed ad or
             # an admin's warning hid comes back (decide reports an ad or insult, not both)

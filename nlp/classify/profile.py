@@ -283,8 +283,9 @@ def allows_ad(profile: GroupProfile | None, user: str | None, urls: list[str], o
     return None
 
 
-def admin_moderation(profile: GroupProfile | None, user: str | None, negativity: float, block: float) -> str | None:
-    """Why a listed admin's message flagged as negativity is not reported as 负面, or ``None``.
+def admin_moderation(profile: GroupProfile | None, user: str | None, sure: bool) -> str | None:
+    """Why a listed admin's message flagged as negativity is not reported as 负面, or ``None``;
+    ``sure``: its score reaches the block threshold.
 
     Admins keep order, and their warnings (`请文明发言，再骂人就踢了`, 0.70 in the full model) read
     as hostile to heads trained on comment sections; data and a feature tried on dev did not move
@@ -294,7 +295,7 @@ def admin_moderation(profile: GroupProfile | None, user: str | None, negativity:
     kept either way: the conflict monitor still reads an admin's stern word in a heated thread."""
     if profile is None or not user or user not in profile.admins:
         return None
-    if negativity >= block:
+    if sure:
         return f"发送者 {user} 是本群管理员，请人工处理（不自动封禁）"
     return f"发送者 {user} 是本群管理员，管理提醒不计为负面（按群设置）"
 
