@@ -17,6 +17,7 @@ from nlp.classify.features import is_acknowledgement, is_greeting
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
 from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.profile import relatedness
+from nlp.classify.sparse_rows import SparseRows
 from nlp.io import Message
 from nlp.text import normalize
 from nlp.train.datasets import load_labelled
@@ -132,6 +133,32 @@ def test_group_centroid_is_causal_and_batch_invariant() -> None:
     single = np.vstack([relatedness(None, one_by_one, vectors[[i]]) for i in range(5)])
     np.testing.assert_allclose(single, related, atol=1e-6)
     np.testing.assert_allclose(relatedness(None, sparse, sp.csr_matrix(vectors)), related, atol=1e-6)
+
+
+def test_sparse_rows_gather_and_multiply_as_scipy_does() -> None:
+    # the encoder-free group similarities run on these flat rows: scipy's numbers (products to the
+    # bit; a row's sum of squares in entry order, where scipy sums pairwise: equal to rounding)
+    rng = np.random.default_rng(5)
+    dense = np.abs(rng.standard_normal((60, 300))) * (rng.random((60, 300)) < 0.1)
+    dense[7] = 0.0  # an empty row
+    matrix = sp.csr_matrix(dense)
+    flat = SparseRows.from_matrix(matrix)
+    rows = np.array([3, 7, 7, 0, 59, 12])  # any order, repeats
+    for got, want in ((flat.take(rows), matrix[rows]), (flat.rows_between(10, 25), matrix[10:25])):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got.indptr, want.indptr)
+        np.testing.assert_array_equal(got.columns, want.indices)
+        np.testing.assert_array_equal(got.data, want.data)
+        vector = rng.standard_normal(300).astype(np.float32)
+        np.testing.assert_array_equal(got.dot(vector), want @ vector)
+        np.testing.assert_allclose(got.squares(), np.asarray(want.multiply(want).sum(axis=1)).ravel(), rtol=1e-13)
+    # duplicate entries (an uncanonical matrix) are summed, as scipy would
+    twice = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([4, 4, 1]), np.array([0, 3])), shape=(1, 9))
+    once = SparseRows.from_matrix(twice)
+    assert once.columns.tolist() == [1, 4] and once.data.tolist() == [3.0, 3.0]
+    # a group's purpose similarity: flat rows and scipy rows agree
+    purpose = rng.standard_normal((2, 300)).astype(np.float32)
+    np.testing.assert_allclose(relatedness(purpose, None, flat), relatedness(purpose, None, matrix), rtol=1e-6)
 
 
 def _naive_running_cosines(rows: np.ndarray, memory: int, min_seen: int) -> np.ndarray:

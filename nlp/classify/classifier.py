@@ -34,6 +34,7 @@ from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, text_block
 from nlp.classify.heads import StackedHead
 from nlp.classify.ngrams import NGRAM_FEATURES, TermCandidates, hash_ngrams, ngram_vectorizer
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness, stated_purpose
+from nlp.classify.sparse_rows import SparseRows
 from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
 from nlp.io import Message
@@ -63,7 +64,7 @@ class Features:
     signals: np.ndarray  # per distinct text, (n_distinct, len(SIGNAL_FEATURE_NAMES))
     rows: np.ndarray  # message -> distinct text
     dense: np.ndarray | None  # (n, dim) embedding x embed_weight
-    space: np.ndarray | sp.csr_matrix  # unit rows the group similarities were computed in
+    space: np.ndarray | SparseRows  # unit rows the group similarities were computed in
     related: np.ndarray  # (n, len(RELATEDNESS_NAMES))
     related_weight: float = 1.0
 
@@ -178,8 +179,8 @@ class MessageClassifier:
             vectors = self.encoder.encode_tokenized(prepared.tokens)
             space = vectors[rows]
             dense = space * self.embed_weight
-        else:
-            space = prepared.ngrams[rows]
+        else:  # flat rows: the groups' rows are gathered from it without scipy's overhead
+            space = SparseRows.from_matrix(prepared.ngrams).take(rows)
         if not learn:
             in_batch = {m.group for m in messages}
             profiles = {g: self._snapshot(p) for g, p in (profiles or {}).items() if g in in_batch}
@@ -207,15 +208,16 @@ class MessageClassifier:
         by_group: dict[str, list[int]] = {}
         for i, m in enumerate(messages):
             by_group.setdefault(m.group, []).append(i)
+        per_record = any(m.group_topic for m in messages)  # else every record has its profile's purpose
         for group, idx in by_group.items():
             profile = profiles.setdefault(group, GroupProfile())
-            topics = [stated_purpose(messages[i].group_topic, profile) for i in idx]
+            topics = [stated_purpose(messages[i].group_topic, profile) for i in idx] if per_record else [profile.topic]
             if len(set(topics)) == 1:  # the usual case: one purpose for the whole group
-                rows = np.asarray(idx)  # (scipy and numpy index with a list by converting it first)
-                out[rows] = relatedness(self._purpose(topics[0], profile), profile, space[rows])
+                rows = np.asarray(idx)
+                out[rows] = relatedness(self._purpose(topics[0], profile), profile, _rows_of(space, rows))
                 continue
             for i, topic in zip(idx, topics, strict=True):
-                out[i] = relatedness(self._purpose(topic, profile), profile, space[[i]])[0]
+                out[i] = relatedness(self._purpose(topic, profile), profile, _rows_of(space, np.asarray([i])))[0]
         return out
 
     def _purpose(self, topic: str, profile: GroupProfile) -> np.ndarray | None:
@@ -563,6 +565,10 @@ class MessageClassifier:
         """Logistic-regression weight of each hashed n-gram for ``label`` (for reasons)."""
         lr, _ = _linear_part(self._estimator(label))
         return lr.coef_[0][: ngram_vectorizer().n_features]
+
+
+def _rows_of(space: np.ndarray | SparseRows, rows: np.ndarray) -> np.ndarray | SparseRows:
+    return space.take(rows) if isinstance(space, SparseRows) else space[rows]
 
 
 def _linear_part(head: StackedHead | LogisticRegression) -> tuple[LogisticRegression, float]:

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import yaml
 
-from nlp.classify.ngrams import sorted_runs
+from nlp.classify.sparse_rows import SparseRows
 from nlp.classify.thread import ThreadMemory
 
 Vectorise = Callable[[Sequence[str]], np.ndarray]
@@ -92,7 +92,8 @@ class GroupProfile:
 
     def relate(self, vectors, learn: bool = True) -> np.ndarray:
         """Cosine of each row to the centroid of the messages seen before it (``nan`` while fewer
-        than ``min_seen``); with ``learn`` each row is folded in after it is compared.
+        than ``min_seen``); with ``learn`` each row is folded in after it is compared. Rows are
+        dense, scipy-sparse or :class:`~nlp.classify.sparse_rows.SparseRows`.
 
         The fold is sequential, but only through scalars: how much row ``j`` weighs in the centroid
         that row ``i`` sees depends on how many messages came before, not on their content. So the
@@ -107,23 +108,24 @@ class GroupProfile:
             return np.zeros(0, dtype=np.float32)
         if self._direction is None:
             self._direction = np.zeros(vectors.shape[1], dtype=np.float64)
-        chunk = _SPARSE_CHUNK if sp.issparse(vectors) else _DENSE_CHUNK
-        if n <= chunk:  # a group's part of a batch, usually: no slice (scipy copies a sliced matrix)
+        if sp.issparse(vectors):
+            vectors = SparseRows.from_matrix(vectors)
+        sparse = isinstance(vectors, SparseRows)
+        if not sparse:
+            vectors = np.asarray(vectors, dtype=np.float64)
+        chunk = _SPARSE_CHUNK if sparse else _DENSE_CHUNK
+        if n <= chunk:  # a group's part of a batch, usually
             return self._relate_chunk(vectors, learn)
-        return np.concatenate([self._relate_chunk(vectors[s : s + chunk], learn) for s in range(0, n, chunk)])
+        parts = (vectors.rows_between(s, s + chunk) if sparse else vectors[s : s + chunk] for s in range(0, n, chunk))
+        return np.concatenate([self._relate_chunk(part, learn) for part in parts])
 
-    def _relate_chunk(self, vectors, learn: bool) -> np.ndarray:
+    def _relate_chunk(self, x: np.ndarray | SparseRows, learn: bool) -> np.ndarray:
         if self._scale < _RENORMALISE_BELOW:  # keep |direction|^2 far from float64 overflow
             self._direction *= self._scale
             self._norm_sq *= self._scale**2
             self._scale = 1.0
-        sparse = sp.issparse(vectors)
-        if sparse:
-            x = _SparseRows(vectors)
-            x_sq = x.squares()
-        else:
-            x = np.asarray(vectors, dtype=np.float64)
-            x_sq = np.einsum("ij,ij->i", x, x)
+        sparse = isinstance(x, SparseRows)
+        x_sq = x.squares() if sparse else np.einsum("ij,ij->i", x, x)
         n = len(x_sq)
         seen = self.n_seen_ + np.arange(n)  # messages before each row
         if not learn:
@@ -171,49 +173,6 @@ class GroupProfile:
         return k, scale
 
 
-class _SparseRows:
-    """A chunk of scipy-sparse rows as flat numpy arrays. A group has a few dozen rows in a typical
-    batch, and scipy's bookkeeping over 2**17 hashed columns (slicing, transposing, products) cost
-    more than the arithmetic; flat arrays cost O(non-zeros)."""
-
-    def __init__(self, vectors) -> None:
-        x = sp.csr_matrix(vectors)
-        if not x.has_canonical_format:
-            x = x.copy()
-            x.sum_duplicates()  # one entry per (row, column): fold's prefix sums rely on it
-        self.n = x.shape[0]
-        self.columns = x.indices
-        self.data = x.data.astype(np.float64)
-        self.row = np.repeat(np.arange(self.n), np.diff(x.indptr))
-
-    def squares(self) -> np.ndarray:
-        return np.bincount(self.row, self.data * self.data, minlength=self.n)
-
-    def dot(self, direction: np.ndarray) -> np.ndarray:
-        return np.bincount(self.row, self.data * direction[self.columns], minlength=self.n)
-
-    def dot_and_fold(self, k: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Per row ``i``: its dot with ``direction`` as it is, plus the sum over the earlier rows
-        ``j < i`` of ``k_j <x_j, x_i>``; then add ``sum_j k_j x_j`` to ``direction`` in place.
-        Column by column (rows stay in order within a column), an exclusive prefix sum of
-        ``k_j x_jc`` is what row ``i`` meets in column ``c``: O(non-zeros), where a Gram matrix
-        costs O(rows^2). ``direction`` is read and written once per distinct column."""
-        if not len(self.columns):
-            return np.zeros(self.n)
-        # a radix sort (a comparison sort was the costliest step here), and where each column's run starts
-        order, first = sorted_runs(self.columns)
-        columns, data, row = self.columns[order], self.data[order], self.row[order]
-        starts = np.flatnonzero(first)
-        runs = np.diff(np.append(starts, len(columns)))
-        at = columns[starts]
-        old = direction[at]
-        weighted = data * k[row]
-        before = np.cumsum(weighted) - weighted  # over all entries, then restarted per column
-        before -= np.repeat(before[starts], runs)
-        direction[at] = old + np.add.reduceat(weighted, starts)
-        return np.bincount(row, data * (before + np.repeat(old, runs)), minlength=self.n)
-
-
 _DENSE_CHUNK = 256  # a Gram matrix per chunk: O(rows^2)
 _SPARSE_CHUNK = 4096  # prefix sums: O(non-zeros); the bound keeps 1/scale within a chunk modest
 _RENORMALISE_BELOW = 1e-30
@@ -230,6 +189,8 @@ def _cosines(dots: np.ndarray, norm_sq: np.ndarray, x_sq: np.ndarray, seen: np.n
 def _cos(rows, vector: np.ndarray) -> np.ndarray:
     """Cosine of rows (dense or sparse) to ``vector``. Embeddings are unit length; hashed n-grams of
     very short messages are not (their norm is floored, see nlp.classify.ngrams), so divide."""
+    if isinstance(rows, SparseRows):
+        return rows.dot(vector) / ((np.sqrt(rows.squares()) + 1e-9) * (np.linalg.norm(vector) + 1e-9))
     if sp.issparse(rows):
         norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     else:
@@ -242,8 +203,9 @@ def relatedness(purpose: np.ndarray | None, profile: GroupProfile | None, vector
     ``purpose``) and to the best example (the other rows), whether a purpose is known, cosine to the
     group's own running centroid (:meth:`GroupProfile.relate`), and whether there was one.
 
-    ``vectors`` are the messages' unit-length rows, dense or scipy-sparse (never densified: in
-    encoder-free mode a row has 2**17 hashed n-gram dimensions)."""
+    ``vectors`` are the messages' unit-length rows, dense, scipy-sparse or
+    :class:`~nlp.classify.sparse_rows.SparseRows` (never densified: in encoder-free mode a row has
+    2**17 hashed n-gram dimensions)."""
     n = vectors.shape[0]
     out = np.zeros((n, len(RELATEDNESS_NAMES)), dtype=np.float32)
     if n == 0:
