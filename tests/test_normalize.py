@@ -8,7 +8,14 @@ import pytest
 
 from nlp.text import normalize, normalize_aligned, to_simplified
 from nlp.text.aligned import AlignedText
-from nlp.text.normalize import _DINGBAT_DIGITS, _FOLDS_ALONE, _fold_aligned, _fold_char
+from nlp.text.normalize import (
+    _DINGBAT_DIGITS,
+    _FOLDS_ALONE,
+    _fold_aligned,
+    _fold_char,
+    normalize_aligned_many,
+    to_simplified_many,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +47,18 @@ def test_normalize(raw: str, expected: str) -> None:
 def test_traditional_phrases_convert_by_context() -> None:
     # 發 -> 发 in both 頭髮 and 發展: phrase-aware conversion, not a single-character table
     assert to_simplified("理髮店的發展") == "理发店的发展"
+
+
+def test_a_batch_converts_each_text_as_alone() -> None:
+    # one OpenCC call for a batch: 乾 alone is 干, in the phrase 乾隆 it stays; two texts side by
+    # side (天乾 then 隆冬) must not read as one phrase
+    assert to_simplified("天乾隆冬") == "天乾隆冬"
+    texts = ["天乾", "隆冬", "abc", "", "頭髮\n乾隆", "乾", "隆", "理髮店的發展", "😀🙏", " 瞭解 "]
+    assert to_simplified_many(texts) == [to_simplified(text) for text in texts]
+    assert to_simplified_many(texts)[:2] == ["天干", "隆冬"]
+    raw = ["ＶＸ：ａｂｃ１２３", "天乾", "隆冬\n好的", "加 微 信", "[强][强]", "哈哈哈哈哈哈", "\u200b", ""]
+    for many, one in zip(normalize_aligned_many(raw), map(normalize_aligned, raw), strict=True):
+        assert (many.text, many.starts, many.ends) == (one.text, one.starts, one.ends)
 
 
 def test_simplified_text_is_unchanged() -> None:

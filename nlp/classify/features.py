@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from nlp.classify.ngrams import BATCHED_FROM, TermCandidates, hash_ngrams, hash_ngrams_with_terms
-from nlp.text import CONTACT_KINDS, TextAnalysis, analyze
+from nlp.text import CONTACT_KINDS, TextAnalysis, analyze_many
 
 # Cues, written by the team from moderation experience (not from any evaluation set).
 _SECOND_PERSON = re.compile(r"你|您|尔|汝|你们|你妈|你家")
@@ -138,7 +138,7 @@ class TextBlock:
 
 
 def text_block(texts: list[str]) -> TextBlock:
-    analyses = [analyze(text, segment=False) for text in texts]
+    analyses = analyze_many(texts)
     deobfuscated = [a.deobfuscated for a in analyses]
     if len(texts) < BATCHED_FROM:
         return TextBlock(analyses, hash_ngrams(deobfuscated), signal_matrix(analyses))

@@ -3,7 +3,7 @@
 Depends on nothing else in ``nlp`` except :mod:`nlp.home`; every later stage depends on it.
 """
 
-from nlp.text.analysis import TextAnalysis, analyze
+from nlp.text.analysis import TextAnalysis, analyze, analyze_many
 from nlp.text.deobfuscate import deobfuscate_aligned
 from nlp.text.normalize import normalize, normalize_aligned, to_simplified
 from nlp.text.placeholders import nothing_to_judge, strip_placeholders
@@ -16,6 +16,7 @@ __all__ = [
     "Signal",
     "TextAnalysis",
     "analyze",
+    "analyze_many",
     "default_segmenter",
     "deobfuscate_aligned",
     "extract_signals",

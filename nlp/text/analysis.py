@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nlp.text.aligned import AlignedText
 from nlp.text.deobfuscate import deobfuscate_aligned
-from nlp.text.normalize import normalize_aligned
+from nlp.text.normalize import normalize_aligned, normalize_aligned_many
 from nlp.text.segment import Segmenter, default_segmenter
 from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals
 
@@ -49,8 +50,20 @@ def analyze(text: str, segmenter: Segmenter | None = None, segment: bool = True)
     ``segment=False`` skips jieba (half the cost of this function): the classifier reads char
     n-grams and signals, only topics, reasons and ``inspect`` need words."""
     normalized = normalize_aligned(text)
-    deobfuscated = deobfuscate_aligned(normalized)
     tokens = tuple((segmenter or default_segmenter()).cut(normalized.text)) if segment else None
+    return _analysis(text, normalized, tokens)
+
+
+def analyze_many(texts: list[str]) -> list[TextAnalysis]:
+    """``analyze(text, segment=False)`` of each text, normalised as a batch
+    (:func:`~nlp.text.normalize.normalize_aligned_many`): the classifier's text stage."""
+    return [
+        _analysis(text, normalized, None) for text, normalized in zip(texts, normalize_aligned_many(texts), strict=True)
+    ]
+
+
+def _analysis(text: str, normalized: AlignedText, tokens: tuple[str, ...] | None) -> TextAnalysis:
+    deobfuscated = deobfuscate_aligned(normalized)
     return TextAnalysis(
         raw=text,
         normalized=normalized.text,
