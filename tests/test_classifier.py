@@ -13,13 +13,13 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
-from nlp.classify.features import is_acknowledgement, is_greeting
+from nlp.classify.features import SIGNAL_FEATURE_NAMES, is_acknowledgement, is_greeting, signal_matrix
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
-from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
+from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, char_test, ngram_vectorizer
 from nlp.classify.profile import relatedness
 from nlp.classify.sparse_rows import SparseRows
 from nlp.io import Message
-from nlp.text import normalize
+from nlp.text import analyze, normalize
 from nlp.train.datasets import load_labelled
 from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, offtopic_views
 
@@ -113,6 +113,24 @@ def test_a_model_fitted_on_other_signal_features_is_refused_when_loaded(
     save_classifier(older, tmp_path / "m", {})
     with pytest.raises(ValueError, match=r"trained on 18 signal features.*computes 19.*is_greeting.*retrain"):
         load_classifier(tmp_path / "m")
+
+
+def test_code_point_tables_agree_with_python() -> None:
+    points = np.concatenate([np.arange(0x10000), [0x1D7D8, 0x1F600, 0x20000, 0x10FFFF]]).astype(np.uint32)
+    for method in ("isalnum", "isdigit"):
+        want = [getattr(chr(c), method)() for c in points.tolist()]
+        assert char_test(points, method).tolist() == want
+
+
+def test_digit_ratio_counts_every_kind_of_digit() -> None:
+    # the batch count must match str.isdigit character by character: circled, full-width,
+    # superscript and mathematical digits, an empty text, a text of digits only
+    texts = ["加我１３８０００0", "①②③号", "x²", "𝟘𝟙 数学", "", "2026", "没有数字"]
+    analyses = [analyze(text, segment=False) for text in texts]
+    column = signal_matrix(analyses)[:, SIGNAL_FEATURE_NAMES.index("digit_ratio")]
+    want = [sum(ch.isdigit() for ch in a.deobfuscated) / max(len(a.deobfuscated), 1) for a in analyses]
+    np.testing.assert_array_equal(column, np.array(want, dtype=np.float32))
+    assert column[5] == 1.0 and column[4] == 0.0 and column[6] == 0.0
 
 
 def test_reason_hashing_matches_the_vectorizer() -> None:

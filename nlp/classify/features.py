@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nlp.classify.ngrams import BATCHED_FROM, TermCandidates, hash_ngrams, hash_ngrams_with_terms
+from nlp.classify.ngrams import BATCHED_FROM, TermCandidates, char_test, hash_ngrams, hash_ngrams_with_terms
 from nlp.text import CONTACT_KINDS, TextAnalysis, analyze_many
 
 # Cues, written by the team from moderation experience (not from any evaluation set).
@@ -83,7 +83,8 @@ SIGNAL_FEATURE_NAMES = (
 
 
 def _signal_row(analysis: TextAnalysis) -> list[float]:
-    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale). Flags stay
+    """One row of :data:`SIGNAL_FEATURE_NAMES` for one message (roughly unit scale), but for the
+    digit ratio, which :func:`signal_matrix` counts for the whole batch at once. Flags stay
     ``bool`` (the matrix makes them 0.0 / 1.0): a ``float()`` call per feature was a third of the row."""
     signals = analysis.signals
     kinds = {s.kind for s in signals}
@@ -91,7 +92,6 @@ def _signal_row(analysis: TextAnalysis) -> list[float]:
     mentions = sum(s.kind == "mention" for s in signals) if "mention" in kinds else 0
     text = analysis.normalized
     length = max(len(text), 1)
-    deobfuscated = analysis.deobfuscated
     return [
         bool(contacts),
         min(len(contacts), 3) / 3,
@@ -106,7 +106,7 @@ def _signal_row(analysis: TextAnalysis) -> list[float]:
         min(analysis.emoji_count / length, 1.0) if "emoji" in kinds else 0.0,
         "repetition" in kinds,
         math.log1p(length) / 5,
-        sum(map(str.isdigit, deobfuscated)) / max(len(deobfuscated), 1),
+        0.0,  # digit_ratio: see signal_matrix
         _SECOND_PERSON.search(text) is not None,
         _REPORTING.search(text) is not None,
         _QUOTE.search(analysis.raw) is not None,
@@ -119,7 +119,24 @@ def signal_matrix(analyses: list[TextAnalysis]) -> np.ndarray:
     """One row of :data:`SIGNAL_FEATURE_NAMES` per message, built as one array (an array per row
     cost as much again)."""
     rows = [_signal_row(a) for a in analyses]
-    return np.array(rows, dtype=np.float32).reshape(len(rows), len(SIGNAL_FEATURE_NAMES))
+    out = np.array(rows, dtype=np.float32).reshape(len(rows), len(SIGNAL_FEATURE_NAMES))
+    out[:, _DIGIT_RATIO] = _digit_ratios([a.deobfuscated for a in analyses])
+    return out
+
+
+_DIGIT_RATIO = SIGNAL_FEATURE_NAMES.index("digit_ratio")
+
+
+def _digit_ratios(texts: list[str]) -> np.ndarray:
+    """Per text, the share of its characters that are digits (``str.isdigit``: ①, ², full-width
+    digits too), counted over the batch's code points in numpy: counting per character in Python
+    cost a quarter of a signal row."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    seen = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(char_test(points, "isdigit"), out=seen[1:])
+    ends = np.cumsum(lengths)
+    return (seen[ends] - seen[ends - lengths]) / np.maximum(lengths, 1)
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ class TermCandidates:
 
 
 def _term_candidates(points, row_of, first, per_size, exact) -> TermCandidates:
-    alnum = _is_alnum(points)
+    alnum = char_test(points, "isalnum")
     rows, offsets, sizes, columns = [], [], [], []
     for n in (2, 3):
         starts, gram_ids, n_grams, gram_columns = per_size[n]
@@ -280,19 +280,22 @@ def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, new
 
 
-_ALNUM_BMP: np.ndarray | None = None
+_BMP_TABLES: dict[str, np.ndarray] = {}
 
 
-def _is_alnum(points: np.ndarray) -> np.ndarray:
-    """``str.isalnum`` of each code point: a table for the Basic Multilingual Plane (built once),
-    a direct call for the rare code points beyond it (CJK extension B, emoji)."""
-    global _ALNUM_BMP
-    if _ALNUM_BMP is None:
-        _ALNUM_BMP = np.fromiter((chr(c).isalnum() for c in range(0x10000)), dtype=bool, count=0x10000)
-    out = _ALNUM_BMP[np.minimum(points, 0xFFFF).astype(np.intp)]
+def char_test(points: np.ndarray, method: str) -> np.ndarray:
+    """``getattr(str, method)`` (``"isalnum"``, ``"isdigit"``) of each code point: a table for the
+    Basic Multilingual Plane (built once per method, from this Python's own Unicode data), a
+    direct call for the rare code points beyond it (CJK extension B, emoji)."""
+    table = _BMP_TABLES.get(method)
+    if table is None:
+        test = getattr(str, method)
+        table = _BMP_TABLES[method] = np.fromiter((test(chr(c)) for c in range(0x10000)), dtype=bool, count=0x10000)
+    out = table[np.minimum(points, 0xFFFF).astype(np.intp)]
     astral = np.flatnonzero(points > 0xFFFF)
     if len(astral):
-        out[astral] = [chr(c).isalnum() for c in points[astral].tolist()]
+        test = getattr(str, method)
+        out[astral] = [test(chr(c)) for c in points[astral].tolist()]
     return out
 
 
