@@ -13,7 +13,7 @@ from nlp.text.aligned import AlignedText
 from nlp.text.deobfuscate import deobfuscate_aligned
 from nlp.text.normalize import normalize_aligned, normalize_aligned_many
 from nlp.text.segment import Segmenter, default_segmenter
-from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals
+from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals, may_repeat_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +55,25 @@ def analyze(text: str, segmenter: Segmenter | None = None, segment: bool = True)
 
 
 def analyze_many(texts: list[str]) -> list[TextAnalysis]:
-    """``analyze(text, segment=False)`` of each text, normalised as a batch
-    (:func:`~nlp.text.normalize.normalize_aligned_many`): the classifier's text stage."""
+    """``analyze(text, segment=False)`` of each text, the steps that pay off for a batch taken for
+    all of them at once (:func:`~nlp.text.normalize.normalize_aligned_many`,
+    :func:`~nlp.text.signals.may_repeat_many`): the classifier's text stage."""
+    normalized = normalize_aligned_many(texts)
+    repeats = may_repeat_many(texts)
     return [
-        _analysis(text, normalized, None) for text, normalized in zip(texts, normalize_aligned_many(texts), strict=True)
+        _analysis(text, aligned, None, may_repeat)
+        for text, aligned, may_repeat in zip(texts, normalized, repeats, strict=True)
     ]
 
 
-def _analysis(text: str, normalized: AlignedText, tokens: tuple[str, ...] | None) -> TextAnalysis:
+def _analysis(
+    text: str, normalized: AlignedText, tokens: tuple[str, ...] | None, may_repeat: bool | None = None
+) -> TextAnalysis:
     deobfuscated = deobfuscate_aligned(normalized)
     return TextAnalysis(
         raw=text,
         normalized=normalized.text,
         deobfuscated=deobfuscated.text,
         tokens=tokens,
-        signals=extract_signals(text, normalized, deobfuscated),
+        signals=extract_signals(text, normalized, deobfuscated, may_repeat),
     )

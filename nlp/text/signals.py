@@ -5,7 +5,7 @@ Signals feed the classifiers as features and the reasons an admin reads (``含�
 after de-obfuscation. Contact patterns run on the de-obfuscated view; emoji on the plain
 normalised text; mentions and repetition on the raw text (normalisation squeezes it away).
 
-Imports only :mod:`nlp.text.aligned` and :mod:`nlp.text.deobfuscate`.
+Imports only numpy, :mod:`nlp.text.aligned` and :mod:`nlp.text.deobfuscate`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from nlp.text.aligned import AlignedText
 from nlp.text.deobfuscate import EMOJI_CLASS, MASKED_MOBILE
@@ -154,6 +156,23 @@ _REPETITION = re.compile(r"(.)\1{3,}|(.{2,4}?)\2{2,}")
 _MAY_REPEAT = re.compile(r"(.)(?:\1\1|.\1.\1|..\1..\1|...\1...\1)", re.S)
 
 
+def may_repeat_many(texts: list[str]) -> list[bool]:
+    """Whether :data:`_MAY_REPEAT` finds anything in each text, for a batch at once: a character
+    equal to the ones ``step`` and ``2 * step`` after it (``step`` 1-4, all three in the same text),
+    compared over the batch's code points in numpy. The pattern's backtracking search cost ~1.3 µs
+    a message; this, ~0.2."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    text_of = np.repeat(np.arange(len(texts)), lengths)
+    hit = np.zeros(len(points), dtype=bool)
+    for step in (1, 2, 3, 4):
+        n = len(points) - 2 * step
+        if n > 0:
+            first, second, third = points[:n], points[step : step + n], points[2 * step : 2 * step + n]
+            hit[:n] |= (first == second) & (first == third) & (text_of[:n] == text_of[2 * step : 2 * step + n])
+    return (np.bincount(text_of[hit], minlength=len(texts)) > 0).tolist()
+
+
 _LAYOUT = re.compile(r"[\s\-]")
 
 
@@ -199,8 +218,11 @@ def _span_signal(kind: SignalKind, value: str, view: AlignedText, start: int, en
     return Signal(kind, value, src_start, src_end, raw, obfuscated)
 
 
-def extract_signals(original: str, normalized: AlignedText, deobfuscated: AlignedText) -> tuple[Signal, ...]:
-    """All signals of one message, ordered by position in ``original``."""
+def extract_signals(
+    original: str, normalized: AlignedText, deobfuscated: AlignedText, may_repeat: bool | None = None
+) -> tuple[Signal, ...]:
+    """All signals of one message, ordered by position in ``original``. ``may_repeat``: what
+    :func:`may_repeat_many` said of ``original``, where a batch was checked at once."""
     found: list[Signal] = []
     seen: set[tuple[str, int, int]] = set()
     deob = deobfuscated.text
@@ -219,7 +241,9 @@ def extract_signals(original: str, normalized: AlignedText, deobfuscated: Aligne
     # (a search before the iterator: one message in thirty has an emoji, and the iterator costs more)
     for m in _EMOJI_RUN.finditer(normalized.text) if _EMOJI_RUN.search(normalized.text) else ():
         found.append(_span_signal("emoji", m.group(0), normalized, m.start(), m.end(), original))
-    for m in _REPETITION.finditer(original) if _MAY_REPEAT.search(original) else ():
+    if may_repeat is None:
+        may_repeat = _MAY_REPEAT.search(original) is not None
+    for m in _REPETITION.finditer(original) if may_repeat else ():
         unit = m.group(1) or m.group(2)
         if _is_layout_noise(unit) or _inside_phone(found, m.start(), m.end()):
             continue
