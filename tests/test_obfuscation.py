@@ -233,18 +233,18 @@ def test_repetition_precheck_holds_wherever_a_repetition_is_found() -> None:
 def test_a_batch_repetition_precheck_is_the_pattern_s() -> None:
     """The text stage checks a batch's texts for repeats at once (numpy over the joined code points):
     the same answer as the pre-check's pattern on each text, with repeats straddling two texts of the
-    batch (``哈哈`` then ``哈``) not counted, line breaks and characters beyond the BMP included."""
+    batch (``哈哈哈`` then ``哈``) not counted, line breaks and characters beyond the BMP included."""
     import random
 
     from nlp.text.signals import _MAY_REPEAT, may_repeat_many
 
     rng = random.Random(1)
     alphabet = list("哈啊a1 \n😀𠀀x")
-    texts = ["哈哈", "哈", "", "冲冲冲", *_chat_texts()]
+    texts = ["哈哈哈", "哈", "", "冲冲冲冲", "好呀好呀好呀", *_chat_texts()]
     texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 14))) for _ in range(20_000)]
     got = may_repeat_many(texts)
     assert got == [_MAY_REPEAT.search(text) is not None for text in texts]
-    assert got[:4] == [False, False, False, True] and sum(got) > 2000
+    assert got[:5] == [False, False, False, True, True] and sum(got) > 1000
     assert may_repeat_many([]) == []
 
 
