@@ -128,7 +128,7 @@ _CONTACT_SCANS: list[tuple[SignalKind, Callable[[str], object], re.Pattern[str],
     for (kind, pattern, group), needs in zip(
         _CONTACT_PATTERNS,
         [
-            re.compile(r"\.|://").search,  # url
+            lambda text: "." in text or "://" in text,  # url (two substring tests: a quarter of the regex's cost)
             # phone: every form is 1[3-9], a digit, then 4 digits, xxxx or a mask of 3+ stars (a bare
             # 1[3-9]\d let every third message through: 15号, 18元, 2018)
             re.compile(r"1[3-9]\d[\dx*]{3}").search,
