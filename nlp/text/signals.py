@@ -156,13 +156,17 @@ _REPETITION = re.compile(r"(.)\1{3,}|(.{2,4}?)\2{2,}")
 # a row, as chat's 哈哈哈 has, let one in twelve through to the pattern above, which ran on every
 # message before any pre-check).
 _MAY_REPEAT = re.compile(r"(.)(?:\1\1\1|.\1.\1|..\1..\1|...\1...\1)", re.S)
+_BATCHED_FROM = 32  # texts from which checking them in numpy pays off over the pattern per text
 
 
 def may_repeat_many(texts: list[str]) -> list[bool]:
     """Whether :data:`_MAY_REPEAT` finds anything in each text, for a batch at once: a character
     equal to the ``times - 1`` ones at each ``step`` after it (4 times at a step of 1, 3 at 2-4, all
     in the same text), compared over the batch's code points in numpy. The pattern's backtracking
-    search cost ~1.3 µs a message; this, ~0.2."""
+    search cost ~1.3 µs a message; this, ~0.2. A few texts (a bot's message) take the pattern:
+    numpy's fixed cost (~50 µs) would be most of the work."""
+    if len(texts) < _BATCHED_FROM:
+        return [_MAY_REPEAT.search(text) is not None for text in texts]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     text_of = np.repeat(np.arange(len(texts)), lengths)
