@@ -287,14 +287,13 @@ def char_test(points: np.ndarray, method: str) -> np.ndarray:
     """``getattr(str, method)`` (``"isalnum"``, ``"isdigit"``) of each code point: a table for the
     Basic Multilingual Plane (built once per method, from this Python's own Unicode data), a
     direct call for the rare code points beyond it (CJK extension B, emoji)."""
+    test = getattr(str, method)
     table = _BMP_TABLES.get(method)
     if table is None:
-        test = getattr(str, method)
         table = _BMP_TABLES[method] = np.fromiter((test(chr(c)) for c in range(0x10000)), dtype=bool, count=0x10000)
     out = table[np.minimum(points, 0xFFFF).astype(np.intp)]
     astral = np.flatnonzero(points > 0xFFFF)
     if len(astral):
-        test = getattr(str, method)
         out[astral] = [test(chr(c)) for c in points[astral].tolist()]
     return out
 

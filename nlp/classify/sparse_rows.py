@@ -51,7 +51,7 @@ class SparseRows:
         return SparseRows(self.columns[positions], self.data[positions], indptr, self.width)
 
     def rows_between(self, start: int, stop: int) -> SparseRows:
-        """Rows ``start`` to ``stop - 1``: a view's worth of copying, no gather."""
+        """Rows ``start`` to ``stop - 1``: slices of the arrays, no gather."""
         stop = min(stop, self.n)
         first, last = self.indptr[start], self.indptr[stop]
         return SparseRows(
