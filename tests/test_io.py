@@ -50,6 +50,27 @@ def test_bad_jsonl_lines_are_reported_and_skipped(tmp_path: Path) -> None:
     assert "UTF-8" in str(errors[2])
 
 
+def test_an_unpaired_surrogate_is_a_named_error_not_a_crash(tmp_path: Path) -> None:
+    # JSON lets "\\ud83d" stand alone (half of an emoji an exporter cut): not text any model or
+    # output file can take. The record is refused with its field named; a whole emoji written as an
+    # escaped pair is fine; the rest of the archive is read, and scored (CLI) without a traceback.
+    path = tmp_path / "chat.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "收到"}\n'
+        '{"id": "b", "text": "哈哈\\ud83d"}\n'
+        '{"id": "c", "text": "好的", "user": "小\\udc00鹿"}\n'
+        '{"id": "d", "text": "笑死\\ud83d\\ude02"}\n'
+        '{"id": "e", "text": "最后一条", "extra": {"note": ["\\udfff"]}}\n'
+        '{"id": "f", "text": "\\\\ud800 is how JSON writes it"}\n',
+        "utf-8",
+    )
+    messages, errors = _collect(read_jsonl, path)
+    assert [m.id for m in messages] == ["a", "d", "f"]
+    assert messages[1].text == "笑死😂" and messages[2].text.startswith("\\ud800")
+    assert [(e.line, e.field) for e in errors] == [(2, "text"), (3, "user"), (5, "extra")]
+    assert "代理字符" in str(errors[0]) and "surrogate" in str(errors[0])
+
+
 def test_strict_mode_stops_at_first_bad_record(tmp_path: Path) -> None:
     path = tmp_path / "chat.jsonl"
     path.write_text('{"text": "ok"}\n{"user": "x"}\n{"text": "never read"}\n', "utf-8")

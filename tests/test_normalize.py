@@ -61,6 +61,19 @@ def test_a_batch_converts_each_text_as_alone() -> None:
         assert (many.text, many.starts, many.ends) == (one.text, one.starts, one.ends)
 
 
+def test_an_unpaired_surrogate_is_dropped_not_a_crash() -> None:
+    # a Python caller (bot, API) can pass half an emoji; the readers refuse it, the text stage drops
+    # it: OpenCC, the n-gram and repetition code points would otherwise raise UnicodeEncodeError
+    from nlp.classify.features import text_block
+
+    assert normalize("哈哈\ud83d好\udfff") == "哈哈好"
+    for copies in (2, 40):  # a bot's few texts and a batch (numpy paths)
+        block = text_block(["哈哈\ud83d加我微信abc123"] * copies)
+        assert block.analyses[0].normalized == "哈哈加我微信abc123"
+        assert [s.kind for s in block.analyses[0].signals] == ["contact_cue", "wechat"]
+        assert block.ngrams.shape[0] == copies
+
+
 def test_simplified_text_is_unchanged() -> None:
     text = "今天的作业是把第三课的案例页重新排一遍"
     assert normalize(text) == text

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from nlp.io.schema import Message, RecordError
+from nlp.io.schema import Message, RecordError, check_unicode
 
 log = logging.getLogger(__name__)
 ErrorHandler = Callable[[RecordError], None]
@@ -83,6 +83,8 @@ def read_jsonl(
                     raise RecordError(
                         line_no, f"不是合法的 JSON：{exc.msg}，第 {exc.colno} 列 (invalid JSON: {exc.msg})", source=name
                     ) from None
+                if (b"\\ud" in raw or b"\\uD" in raw) and isinstance(record, dict):  # an escaped surrogate
+                    check_unicode(record, line_no)
                 yield Message.from_record(_mapped(record, mapping), line_no)
             except RecordError as error:
                 error.source = error.source or name

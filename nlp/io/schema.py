@@ -12,6 +12,7 @@ Imports only the standard library.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -81,6 +82,34 @@ class Message:
         record["group"] = self.group
         record.setdefault("text", self.text)
         return record
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_unicode(record: Mapping[str, Any], line: int) -> None:
+    """Refuse a record whose strings hold an unpaired UTF-16 surrogate (JSON lets ``"\\ud83d"`` stand
+    alone: half of an emoji an exporter cut in two). It is not text: no encoder, model or output
+    file can take it, and scoring stopped on it with a traceback. The error names the field, as
+    undecodable bytes name their line, and the rest of the archive is read on."""
+    for name, value in record.items():
+        if _holds_surrogate(name) or _holds_surrogate(value):
+            raise RecordError(
+                line,
+                f'字段 "{name}" 含有不成对的 UTF-16 代理字符（多为导出时被截断的表情），不是合法文本 '
+                f'(field "{name}" holds an unpaired UTF-16 surrogate, e.g. half of an emoji cut by the exporter)',
+                str(name),
+            )
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
+    return False
 
 
 def _optional_str(record: Mapping[str, Any], name: str, line: int) -> str | None:

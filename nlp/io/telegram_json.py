@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nlp.io.decoding import read_text
 from nlp.io.readers import ErrorHandler, _report
-from nlp.io.schema import Message, RecordError
+from nlp.io.schema import Message, RecordError, check_unicode
 
 MEDIA = {
     "photo": "[图片]",
@@ -54,6 +54,7 @@ def read_telegram_json(
     except json.JSONDecodeError as exc:
         raise RecordError(exc.lineno, f"不是合法的 JSON：{exc.msg} (invalid JSON)", source=name) from None
     chats = data.get("chats", {}).get("list", []) if "chats" in data else [data]
+    escaped_surrogates = "\\ud" in raw or "\\uD" in raw  # else no message can hold an unpaired one
     position = 0
     for chat in chats:
         group = str(chat.get("name") or chat.get("id") or "default")
@@ -82,6 +83,8 @@ def read_telegram_json(
                     "text": text,
                 }
                 record = {k: v for k, v in record.items() if v is not None}
+                if escaped_surrogates:
+                    check_unicode(record, position)
                 yield Message.from_record(record, position)
             except RecordError as error:
                 error.source, error.unit = error.source or name, "条消息"

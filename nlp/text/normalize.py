@@ -4,7 +4,8 @@ Chat text arrives in full-width digits, traditional characters, upper-case ``VX`
 and ``哈哈哈哈哈哈哈``. One canonical form keeps the encoder's vocabulary hits high (m3e's vocabulary
 is lower-case; ``VX`` is ``[UNK]``) and lets features and lexicons be written once. Steps, in order:
 
-1. drop zero-width and invisible format characters, emoji variation selectors and keycap marks;
+1. drop zero-width and invisible format characters, emoji variation selectors and keycap marks
+   (and unpaired surrogates, which are not characters at all);
 2. NFKC (full/half width, circled digits ①->1, compatibility ideographs) and case folding;
    dingbat digits (❶ ➀ ➊), which NFKC leaves alone, become ASCII digits too;
 3. traditional -> simplified Chinese (OpenCC ``t2s``); then WeChat's emoji names (``[强]``,
@@ -28,7 +29,11 @@ from functools import lru_cache
 from nlp.text.aligned import AlignedText
 from nlp.text.emoji_codes import EMOJI_CODE, QQ_FACE_CODE, to_emoji
 
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufe00-\ufe0f\u20e3]")
+# (and unpaired UTF-16 surrogates, half an emoji a caller's JSON cut in two: not characters, and no
+# encoder or converter downstream can take them; the readers refuse them with an error)
+_INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufe00-\ufe0f\u20e3\ud800-\udfff]"
+)
 
 _DINGBAT_DIGITS = {}
 for _base in (0x2776, 0x2780, 0x278A):  # ❶..❿, ➀..➉, ➊..➓

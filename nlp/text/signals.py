@@ -168,7 +168,8 @@ def may_repeat_many(texts: list[str]) -> list[bool]:
     if len(texts) < _BATCHED_FROM:
         return [_MAY_REPEAT.search(text) is not None for text in texts]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    # (surrogatepass: a caller's unpaired surrogate is one code point here as in the str)
+    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     text_of = np.repeat(np.arange(len(texts)), lengths)
     hit = np.zeros(len(points), dtype=bool)
     for step, times in ((1, 4), (2, 3), (3, 3), (4, 3)):
