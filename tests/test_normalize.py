@@ -61,6 +61,18 @@ def test_a_batch_converts_each_text_as_alone() -> None:
         assert (many.text, many.starts, many.ends) == (one.text, one.starts, one.ends)
 
 
+def test_a_batch_folds_each_text_as_alone() -> None:
+    # from 32 texts on, folding is a code-point table lookup over the whole batch: the same texts
+    # and alignments as one by one, with characters that fold to two (ß, ﬁ, ㎏, ❿), to nothing
+    # (invisible marks), combining ones, emoji beyond the BMP and upper-case and full-width ASCII
+    rng = random.Random(3)
+    alphabet = [*"¨´¸½ÀéİßŉΣﬁ™Ⅻ≠①⑴⒈❿ｶﾞ｡「」，！Ａｚ～￥\u3000㈱㎏e\u0301\u200b😀🙏VXabc 加微信頭髮乾隆哈", "\n"]
+    raw = ["".join(rng.choices(alphabet, k=rng.randint(0, 16))) for _ in range(3000)]
+    raw += ["ＶＸ：ａｂｃ１２３", "全是ascii lower", "ASCII Upper", "", "頭髮\n乾隆"]
+    for many, one in zip(normalize_aligned_many(raw), map(normalize_aligned, raw), strict=True):
+        assert (many.text, many.starts, many.ends) == (one.text, one.starts, one.ends), one.text
+
+
 def test_an_unpaired_surrogate_is_dropped_not_a_crash() -> None:
     # a Python caller (bot, API) can pass half an emoji; the readers refuse it, the text stage drops
     # it: OpenCC, the n-gram and repetition code points would otherwise raise UnicodeEncodeError
