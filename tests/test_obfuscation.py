@@ -249,6 +249,33 @@ def test_a_batch_repetition_precheck_is_the_pattern_s() -> None:
     assert may_repeat_many([]) == []
 
 
+def test_a_batch_deobfuscates_each_text_as_alone() -> None:
+    """The text stage asks which texts may need a rewrite for a whole batch at once (character
+    classes and digit counts over the joined code points): the same answer as the per-text check,
+    with a separator between two texts' CJK characters (``中`` | ``.文``) not counted, and the same
+    views and alignments."""
+    import random
+
+    from nlp.text.deobfuscate import (
+        _may_rewrite,
+        _may_rewrite_many,
+        deobfuscate_aligned,
+        deobfuscate_aligned_many,
+    )
+    from nlp.text.normalize import normalize_aligned
+
+    rng = random.Random(5)
+    alphabet = [*"一二三四五六七八九零〇微薇wvq扣裙点。d([.·*_-~|/中文好0123456789 𝟘𝟙٣", "com", "\n"]
+    texts = ["中", ".文", "一", "二", *_chat_texts()]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(20_000)]
+    got = _may_rewrite_many(texts)
+    assert got == [_may_rewrite(text) for text in texts]
+    assert got[:4] == [False, False, False, False] and sum(got) > 5000
+    views = [normalize_aligned(text) for text in texts[:3000]]
+    for many, one in zip(deobfuscate_aligned_many(views), map(deobfuscate_aligned, views), strict=True):
+        assert (many.text, many.starts, many.ends) == (one.text, one.starts, one.ends)
+
+
 def test_contact_pattern_prechecks_hold_for_every_match() -> None:
     """Each contact pattern only runs when one of its required substrings is present: every match
     the pattern finds in real messages must contain one."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nlp.text.aligned import AlignedText
-from nlp.text.deobfuscate import deobfuscate_aligned
+from nlp.text.deobfuscate import deobfuscate_aligned, deobfuscate_aligned_many
 from nlp.text.normalize import normalize_aligned, normalize_aligned_many
 from nlp.text.segment import Segmenter, default_segmenter
 from nlp.text.signals import CONTACT_KINDS, Signal, extract_signals, may_repeat_many
@@ -57,19 +57,26 @@ def analyze(text: str, segmenter: Segmenter | None = None, segment: bool = True)
 def analyze_many(texts: list[str]) -> list[TextAnalysis]:
     """``analyze(text, segment=False)`` of each text, the steps that pay off for a batch taken for
     all of them at once (:func:`~nlp.text.normalize.normalize_aligned_many`,
-    :func:`~nlp.text.signals.may_repeat_many`): the classifier's text stage."""
+    :func:`~nlp.text.deobfuscate.deobfuscate_aligned_many`, :func:`~nlp.text.signals.may_repeat_many`):
+    the classifier's text stage."""
     normalized = normalize_aligned_many(texts)
+    deobfuscated = deobfuscate_aligned_many(normalized)
     repeats = may_repeat_many(texts)
     return [
-        _analysis(text, aligned, None, may_repeat)
-        for text, aligned, may_repeat in zip(texts, normalized, repeats, strict=True)
+        _analysis(text, aligned, None, view, may_repeat)
+        for text, aligned, view, may_repeat in zip(texts, normalized, deobfuscated, repeats, strict=True)
     ]
 
 
 def _analysis(
-    text: str, normalized: AlignedText, tokens: tuple[str, ...] | None, may_repeat: bool | None = None
+    text: str,
+    normalized: AlignedText,
+    tokens: tuple[str, ...] | None,
+    deobfuscated: AlignedText | None = None,
+    may_repeat: bool | None = None,
 ) -> TextAnalysis:
-    deobfuscated = deobfuscate_aligned(normalized)
+    if deobfuscated is None:
+        deobfuscated = deobfuscate_aligned(normalized)
     return TextAnalysis(
         raw=text,
         normalized=normalized.text,

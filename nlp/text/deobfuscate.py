@@ -6,12 +6,14 @@ only: ``加薇❤: abc_123`` -> ``加微信: abc_123``, ``扣扣 一二三四五
 rhyme becomes ``12345`` too), which is harmless because only signal patterns and ad features read it;
 the embedding and negativity features read the plain normalised text.
 
-Imports only :mod:`nlp.text.aligned`.
+Imports only numpy and :mod:`nlp.text.aligned`.
 """
 
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 from nlp.text.aligned import AlignedText
 
@@ -67,7 +69,8 @@ _GROUP_VARIANTS = re.compile(r"(?:裙|峮|君羊)(?=[号]?[ :]{0,2}\d{5,})")
 _URL_DOT = re.compile(
     r"(?<=[a-z0-9])(?: ?(?:点|。|dot|\(\.\)|\[\.\]) ?)(?=(?:com|cn|net|org|top|xyz|vip|cc|me|io)(?![a-z]))"
 )
-_SEP_BETWEEN_CJK = re.compile(r"(?<=[\u4e00-\u9fff])[.·*_\-~|/](?=[\u4e00-\u9fff])")
+_SEPARATORS_IN_CJK = ".·*_-~|/"
+_SEP_BETWEEN_CJK = re.compile(rf"(?<=[\u4e00-\u9fff])[{re.escape(_SEPARATORS_IN_CJK)}](?=[\u4e00-\u9fff])")
 
 
 # A cheap proof that the whole chain below would leave a message as it is (most messages): every
@@ -80,8 +83,10 @@ _SEVEN_DIGIT_RUN = re.compile(rf"\d(?:[{_SEP_CLASS}]{{0,3}}\d){{6,}}")
 _DIGIT = re.compile(r"\d")
 _VARIANTS = re.compile("|".join(f"(?:{q.pattern})" for q in (*_WECHAT_VARIANTS, *_QQ_VARIANTS, _GROUP_VARIANTS)))
 # Every match of a variant pattern above holds one of these characters: keep in step with them.
-_VARIANT_CHAR = re.compile("[微薇威徽嶶溦wv卫扣抠蔻寇企q裙峮君]")
-_URL_DOT_CHAR = re.compile(r"[点。d(\[]")  # 点 。 dot (.) [.]
+_VARIANT_CHARS = "微薇威徽嶶溦wv卫扣抠蔻寇企q裙峮君"
+_VARIANT_CHAR = re.compile(f"[{re.escape(_VARIANT_CHARS)}]")
+_URL_DOT_CHARS = "点。d(["  # 点 。 dot (.) [.]
+_URL_DOT_CHAR = re.compile(f"[{re.escape(_URL_DOT_CHARS)}]")
 _CN_DIGIT = re.compile(f"[{_CN_DIGIT_CLASS}]")
 
 
@@ -126,6 +131,82 @@ def _join_digits(match: re.Match[str]) -> str:
 def deobfuscate_aligned(normalized: AlignedText) -> AlignedText:
     """The ad-detection view of already normalised text, still aligned to the original message."""
     return _rewrite(normalized) if _may_rewrite(normalized.text) else normalized
+
+
+def deobfuscate_aligned_many(normalized: list[AlignedText]) -> list[AlignedText]:
+    """:func:`deobfuscate_aligned` of each text, :func:`_may_rewrite` answered for the whole batch
+    at once (:func:`_may_rewrite_many`): its searches cost ~2 µs a message, and four in five
+    messages need no rewrite. A few texts (a bot's message) are checked one by one."""
+    if len(normalized) < _BATCHED_FROM:
+        return [deobfuscate_aligned(text) for text in normalized]
+    flags = _may_rewrite_many([text.text for text in normalized])
+    return [_rewrite(text) if rewrite else text for text, rewrite in zip(normalized, flags, strict=True)]
+
+
+_BATCHED_FROM = 32  # texts from which the numpy pre-check pays off
+# What a character can be to the pre-check, one bit each
+_CN, _SEP, _CJK, _VARIANT, _URL_DOT_BIT, _DECIMAL = 1, 2, 4, 8, 16, 32
+_KINDS: np.ndarray | None = None
+
+
+def _kinds() -> np.ndarray:
+    """The pre-check's character classes for every BMP code point, built once per process from the
+    same strings the patterns are made of (and ``str.isdecimal``, which is what ``\\d`` matches)."""
+    global _KINDS
+    if _KINDS is None:
+        kinds = np.zeros(0x10000, dtype=np.uint8)
+        for chars, bit in (
+            (_CN_DIGIT_CLASS, _CN),
+            (_SEPARATORS_IN_CJK, _SEP),
+            (_VARIANT_CHARS, _VARIANT),
+            (_URL_DOT_CHARS, _URL_DOT_BIT),
+        ):
+            kinds[[ord(ch) for ch in chars]] |= bit
+        kinds[0x4E00:0xA000] |= _CJK
+        kinds[np.fromiter((chr(c).isdecimal() for c in range(0x10000)), dtype=bool, count=0x10000)] |= _DECIMAL
+        _KINDS = kinds
+    return _KINDS
+
+
+def _may_rewrite_many(texts: list[str]) -> list[bool]:
+    """:func:`_may_rewrite` of each text: its character tests (2+ Chinese numerals, 7+ digits, a
+    separator between two CJK characters, a variant or URL-dot character) over the batch's code
+    points in numpy; the pattern searches they guard run only where those pass."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    kinds = _kinds()[np.minimum(points, 0xFFFF)]
+    astral = np.flatnonzero(points > 0xFFFF)  # none of the classes but decimal digits reaches here
+    kinds[astral] = [_DECIMAL if chr(c).isdecimal() else 0 for c in points[astral].tolist()]
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+
+    def count(bit: int) -> np.ndarray:
+        seen = np.zeros(len(points) + 1, dtype=np.int64)
+        np.cumsum((kinds & bit) != 0, out=seen[1:])
+        return seen[ends] - seen[starts]
+
+    between = np.zeros(len(points), dtype=bool)  # at i: CJK, separator, CJK, all in one text
+    if len(points) >= 3:
+        text_of = np.repeat(np.arange(len(texts)), lengths)
+        between[1:-1] = (
+            ((kinds[1:-1] & _SEP) != 0)
+            & ((kinds[:-2] & _CJK) != 0)
+            & ((kinds[2:] & _CJK) != 0)
+            & (text_of[:-2] == text_of[2:])
+        )
+    seen = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(between, out=seen[1:])
+    separated = (seen[ends] > seen[starts]).tolist()
+    cn, digits = (count(_CN) >= 2).tolist(), (count(_DECIMAL) >= 7).tolist()
+    variant, url_dot = (count(_VARIANT) > 0).tolist(), (count(_URL_DOT_BIT) > 0).tolist()
+    return [
+        cn[i]
+        or separated[i]
+        or (variant[i] and _VARIANTS.search(text) is not None)
+        or (url_dot[i] and _URL_DOT.search(text) is not None)
+        or (digits[i] and _SEVEN_DIGIT_RUN.search(text) is not None)
+        for i, text in enumerate(texts)
+    ]
 
 
 def _rewrite(text: AlignedText) -> AlignedText:
