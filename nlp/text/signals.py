@@ -192,12 +192,15 @@ def _squash(text: str) -> str:
     return _LAYOUT.sub("", text)
 
 
+# Full-width punctuation (：，＠) as NFKC writes it; full-width letters and digits stay as they are
+_FULL_WIDTH_PUNCTUATION = {
+    point: unicodedata.normalize("NFKC", chr(point)) for point in range(0xFF01, 0xFF5F) if not chr(point).isalnum()
+}
+
+
 def _plain(raw: str) -> str:
     """How the span reads to a keyword filter that only folds case and Chinese punctuation (：，)."""
-    folded = (
-        unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" and not ch.isalnum() else ch for ch in raw
-    )
-    return _squash("".join(folded).casefold())
+    return _squash(raw.translate(_FULL_WIDTH_PUNCTUATION).casefold())
 
 
 # Characters that stand in for hidden ones (王xx, 138****5678, an archive's digits masked as x): a run
