@@ -15,11 +15,12 @@ from sklearn.utils import murmurhash3_32
 from nlp.classify import LABELS, GroupProfile, MessageClassifier, load_group_profiles
 from nlp.classify.features import SIGNAL_FEATURE_NAMES, is_acknowledgement, is_greeting, signal_matrix
 from nlp.classify.model_files import load_classifier, read_manifest, save_classifier
-from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, char_test, ngram_vectorizer
+from nlp.classify.ngrams import NGRAM_FEATURES, NGRAM_NORM_FLOOR, ngram_vectorizer
 from nlp.classify.profile import relatedness
 from nlp.classify.sparse_rows import SparseRows
 from nlp.io import Message
 from nlp.text import analyze, normalize
+from nlp.text.code_points import CodePoints, char_test
 from nlp.train.datasets import load_labelled
 from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, offtopic_views
 
@@ -117,9 +118,16 @@ def test_a_model_fitted_on_other_signal_features_is_refused_when_loaded(
 
 def test_code_point_tables_agree_with_python() -> None:
     points = np.concatenate([np.arange(0x10000), [0x1D7D8, 0x1F600, 0x20000, 0x10FFFF]]).astype(np.uint32)
-    for method in ("isalnum", "isdigit"):
+    for method in ("isalnum", "isdigit", "isdecimal"):
         want = [getattr(chr(c), method)() for c in points.tolist()]
         assert char_test(points, method).tolist() == want
+    # a batch's code points: each text where Python indexes it, counts and neighbours kept per text
+    texts = ["ab", "", "😀x", "a\ud800"]
+    batch = CodePoints(texts)
+    assert batch.points.tolist() == [ord(ch) for ch in "".join(texts)]
+    assert (batch.starts.tolist(), batch.ends.tolist()) == ([0, 2, 2, 4], [2, 2, 4, 6])
+    assert batch.count(batch.points == ord("a")).tolist() == [1, 0, 0, 1]
+    assert batch.same_text(1).tolist() == [True, False, True, False, True]
 
 
 def test_digit_ratio_counts_every_kind_of_digit() -> None:

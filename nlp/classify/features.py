@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from nlp.classify.ngrams import BATCHED_FROM, TermCandidates, char_test, hash_ngrams, hash_ngrams_with_terms
+from nlp.classify.ngrams import TermCandidates, hash_ngrams, hash_ngrams_with_terms
 from nlp.text import CONTACT_KINDS, TextAnalysis, analyze_many
+from nlp.text.code_points import BATCHED_FROM, CodePoints, char_test
 
 # Cues, written by the team from moderation experience (not from any evaluation set).
 _SECOND_PERSON = re.compile(r"你|您|尔|汝|你们|你妈|你家")
@@ -134,12 +135,8 @@ def _digit_ratios(texts: list[str]) -> np.ndarray:
     fixed cost would be most of the work."""
     if len(texts) < BATCHED_FROM:
         return np.array([sum(map(str.isdigit, text)) / max(len(text), 1) for text in texts], dtype=np.float64)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    seen = np.zeros(len(points) + 1, dtype=np.int64)
-    np.cumsum(char_test(points, "isdigit"), out=seen[1:])
-    ends = np.cumsum(lengths)
-    return (seen[ends] - seen[ends - lengths]) / np.maximum(lengths, 1)
+    batch = CodePoints(texts)
+    return batch.count(char_test(batch.points, "isdigit")) / np.maximum(batch.lengths, 1)
 
 
 @dataclass(frozen=True)

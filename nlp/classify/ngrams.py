@@ -5,7 +5,7 @@ robust to Chinese segmentation errors and to new slang. The vectorizer itself bu
 a Python string; batches are hashed here instead as integer keys in numpy (same columns, same
 counts, tested against the vectorizer), which also lists each text's quotable terms for reasons.
 
-Imports nothing from qunshao.
+Imports only :mod:`nlp.text.code_points` from qunshao.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
+
+from nlp.text.code_points import BATCHED_FROM, char_test
 
 NGRAM_FEATURES = 2**17  # 131k buckets: few collisions for 1-3 char grams, heads stay ~1 MB each
 
@@ -46,7 +48,6 @@ def _floored_normalise(counts: sp.csr_matrix) -> sp.csr_matrix:
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
-BATCHED_FROM = 32  # texts from which numpy's fixed cost pays off over a plain loop
 
 
 @lru_cache(maxsize=262_144)  # chat reuses a small vocabulary of grams: a lookup instead of a hash
@@ -278,24 +279,6 @@ def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = np.ones(len(order), dtype=bool)
     new[1:] = ordered[1:] != ordered[:-1]
     return order, new
-
-
-_BMP_TABLES: dict[str, np.ndarray] = {}
-
-
-def char_test(points: np.ndarray, method: str) -> np.ndarray:
-    """``getattr(str, method)`` (``"isalnum"``, ``"isdigit"``) of each code point: a table for the
-    Basic Multilingual Plane (built once per method, from this Python's own Unicode data), a
-    direct call for the rare code points beyond it (CJK extension B, emoji)."""
-    test = getattr(str, method)
-    table = _BMP_TABLES.get(method)
-    if table is None:
-        table = _BMP_TABLES[method] = np.fromiter((test(chr(c)) for c in range(0x10000)), dtype=bool, count=0x10000)
-    out = table[np.minimum(points, 0xFFFF).astype(np.intp)]
-    astral = np.flatnonzero(points > 0xFFFF)
-    if len(astral):
-        out[astral] = [test(chr(c)) for c in points[astral].tolist()]
-    return out
 
 
 def _unpack_all(keys: np.ndarray, n: int) -> list[str]:

@@ -6,7 +6,7 @@ only: ``加薇❤: abc_123`` -> ``加微信: abc_123``, ``扣扣 一二三四五
 rhyme becomes ``12345`` too), which is harmless because only signal patterns and ad features read it;
 the embedding and negativity features read the plain normalised text.
 
-Imports only numpy and :mod:`nlp.text.aligned`.
+Imports only numpy, :mod:`nlp.text.aligned` and :mod:`nlp.text.code_points`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from nlp.text.aligned import AlignedText
+from nlp.text.code_points import BATCHED_FROM, CodePoints, char_test
 
 # Pictographs and symbols used as separators or decorations inside contact details.
 EMOJI_CLASS = (
@@ -137,13 +138,12 @@ def deobfuscate_aligned_many(normalized: list[AlignedText]) -> list[AlignedText]
     """:func:`deobfuscate_aligned` of each text, :func:`_may_rewrite` answered for the whole batch
     at once (:func:`_may_rewrite_many`): its searches cost ~2 µs a message, and four in five
     messages need no rewrite. A few texts (a bot's message) are checked one by one."""
-    if len(normalized) < _BATCHED_FROM:
+    if len(normalized) < BATCHED_FROM:
         return [deobfuscate_aligned(text) for text in normalized]
     flags = _may_rewrite_many([text.text for text in normalized])
     return [_rewrite(text) if rewrite else text for text, rewrite in zip(normalized, flags, strict=True)]
 
 
-_BATCHED_FROM = 32  # texts from which the numpy pre-check pays off
 # What a character can be to the pre-check, one bit each
 _CN, _SEP, _CJK, _VARIANT, _URL_DOT_BIT, _DECIMAL = 1, 2, 4, 8, 16, 32
 _KINDS: np.ndarray | None = None
@@ -163,7 +163,7 @@ def _kinds() -> np.ndarray:
         ):
             kinds[[ord(ch) for ch in chars]] |= bit
         kinds[0x4E00:0xA000] |= _CJK
-        kinds[np.fromiter((chr(c).isdecimal() for c in range(0x10000)), dtype=bool, count=0x10000)] |= _DECIMAL
+        kinds[char_test(np.arange(0x10000, dtype=np.uint32), "isdecimal")] |= _DECIMAL
         _KINDS = kinds
     return _KINDS
 
@@ -172,31 +172,21 @@ def _may_rewrite_many(texts: list[str]) -> list[bool]:
     """:func:`_may_rewrite` of each text: its character tests (2+ Chinese numerals, 7+ digits, a
     separator between two CJK characters, a variant or URL-dot character) over the batch's code
     points in numpy; the pattern searches they guard run only where those pass."""
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    batch = CodePoints(texts)
+    points = batch.points
     kinds = _kinds()[np.minimum(points, 0xFFFF)]
     astral = np.flatnonzero(points > 0xFFFF)  # none of the classes but decimal digits reaches here
-    kinds[astral] = [_DECIMAL if chr(c).isdecimal() else 0 for c in points[astral].tolist()]
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
+    kinds[astral] = np.where(char_test(points[astral], "isdecimal"), _DECIMAL, 0)
 
     def count(bit: int) -> np.ndarray:
-        seen = np.zeros(len(points) + 1, dtype=np.int64)
-        np.cumsum((kinds & bit) != 0, out=seen[1:])
-        return seen[ends] - seen[starts]
+        return batch.count((kinds & bit) != 0)
 
     between = np.zeros(len(points), dtype=bool)  # at i: CJK, separator, CJK, all in one text
     if len(points) >= 3:
-        text_of = np.repeat(np.arange(len(texts)), lengths)
         between[1:-1] = (
-            ((kinds[1:-1] & _SEP) != 0)
-            & ((kinds[:-2] & _CJK) != 0)
-            & ((kinds[2:] & _CJK) != 0)
-            & (text_of[:-2] == text_of[2:])
+            ((kinds[1:-1] & _SEP) != 0) & ((kinds[:-2] & _CJK) != 0) & ((kinds[2:] & _CJK) != 0) & batch.same_text(2)
         )
-    seen = np.zeros(len(points) + 1, dtype=np.int64)
-    np.cumsum(between, out=seen[1:])
-    separated = (seen[ends] > seen[starts]).tolist()
+    separated = batch.any(between)
     cn, digits = (count(_CN) >= 2).tolist(), (count(_DECIMAL) >= 7).tolist()
     variant, url_dot = (count(_VARIANT) > 0).tolist(), (count(_URL_DOT_BIT) > 0).tolist()
     return [

@@ -16,7 +16,8 @@ is lower-case; ``VX`` is ``[UNK]``) and lets features and lexicons be written on
 5. squeeze runs of one repeated non-alphanumeric character to three (``哈哈哈哈哈`` -> ``哈哈哈``).
    Digits and letters are never squeezed: ``13800000000`` must survive.
 
-Imports only numpy, :mod:`nlp.text.aligned`, :mod:`nlp.text.emoji_codes` and OpenCC.
+Imports only numpy, :mod:`nlp.text.aligned`, :mod:`nlp.text.code_points`, :mod:`nlp.text.emoji_codes`
+and OpenCC.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from nlp.text.aligned import AlignedText
+from nlp.text.code_points import BATCHED_FROM, CodePoints
 from nlp.text.emoji_codes import EMOJI_CODE, QQ_FACE_CODE, to_emoji
 
 # (and unpaired UTF-16 surrogates, half an emoji a caller's JSON cut in two: not characters, and no
@@ -175,7 +177,7 @@ def normalize_aligned_many(texts: list[str]) -> list[AlignedText]:
     """:func:`normalize_aligned` of each text, folding (:func:`_fold_many`) and the traditional ->
     simplified step (:func:`to_simplified_many`) taken for all of them at once: the text stage's
     batches."""
-    if len(texts) < _BATCHED_FROM:
+    if len(texts) < BATCHED_FROM:
         folded = [_fold_step(text) for text in texts]
     else:
         visible = [AlignedText.of(text) for text in texts]
@@ -187,7 +189,6 @@ def normalize_aligned_many(texts: list[str]) -> list[AlignedText]:
     ]
 
 
-_BATCHED_FROM = 32  # texts from which folding them together in numpy pays off (and its table is built)
 _NOT_ONE = np.uint32(0xFFFFFFFF)  # in the fold table: a character that folds to other than one character
 _FOLD_TABLE: np.ndarray | None = None
 
@@ -212,24 +213,16 @@ def _fold_many(texts: list[AlignedText]) -> list[AlignedText]:
     same per-character fold (tests/test_normalize.py holds the two to it), where a call per message
     cost ~4 µs. Texts with a character that folds to more or less than one character, or beyond
     the BMP (emoji, a few in a hundred), take :func:`_fold_aligned`."""
-    plain = [aligned.text for aligned in texts]
-    lengths = np.fromiter(map(len, plain), dtype=np.int64, count=len(plain))
-    points = np.frombuffer("".join(plain).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    batch = CodePoints([aligned.text for aligned in texts])
+    points = batch.points
     mapped = _fold_table()[np.minimum(points, 0xFFFF)]
     mapped[points > 0xFFFF] = _NOT_ONE
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-
-    def per_text(flags: np.ndarray) -> list[bool]:
-        counts = np.zeros(len(points) + 1, dtype=np.int64)
-        np.cumsum(flags, out=counts[1:])
-        return (counts[ends] > counts[starts]).tolist()
-
-    special = per_text(mapped == _NOT_ONE)
-    changed = per_text(mapped != points)
+    special = batch.any(mapped == _NOT_ONE)
+    changed = batch.any(mapped != points)
     joined = np.where(mapped == _NOT_ONE, points, mapped).tobytes().decode("utf-32-le", "surrogatepass")
+    starts, ends = batch.starts.tolist(), batch.ends.tolist()
     out = []
-    for aligned, start, end, odd, differs in zip(texts, starts.tolist(), ends.tolist(), special, changed, strict=True):
+    for aligned, start, end, odd, differs in zip(texts, starts, ends, special, changed, strict=True):
         if odd:
             out.append(_fold_aligned(aligned))
         elif differs:

@@ -5,7 +5,7 @@ Signals feed the classifiers as features and the reasons an admin reads (``含�
 after de-obfuscation. Contact patterns run on the de-obfuscated view; emoji on the plain
 normalised text; mentions and repetition on the raw text (normalisation squeezes it away).
 
-Imports only numpy, :mod:`nlp.text.aligned` and :mod:`nlp.text.deobfuscate`.
+Imports only numpy, :mod:`nlp.text.aligned`, :mod:`nlp.text.code_points` and :mod:`nlp.text.deobfuscate`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from nlp.text.aligned import AlignedText
+from nlp.text.code_points import BATCHED_FROM, CodePoints
 from nlp.text.deobfuscate import EMOJI_CLASS, MASKED_MOBILE
 
 SignalKind = Literal[
@@ -156,7 +157,6 @@ _REPETITION = re.compile(r"(.)\1{3,}|(.{2,4}?)\2{2,}")
 # a row, as chat's 哈哈哈 has, let one in twelve through to the pattern above, which ran on every
 # message before any pre-check).
 _MAY_REPEAT = re.compile(r"(.)(?:\1\1\1|.\1.\1|..\1..\1|...\1...\1)", re.S)
-_BATCHED_FROM = 32  # texts from which checking them in numpy pays off over the pattern per text
 
 
 def may_repeat_many(texts: list[str]) -> list[bool]:
@@ -165,23 +165,21 @@ def may_repeat_many(texts: list[str]) -> list[bool]:
     in the same text), compared over the batch's code points in numpy. The pattern's backtracking
     search cost ~1.3 µs a message; this, ~0.2. A few texts (a bot's message) take the pattern:
     numpy's fixed cost (~50 µs) would be most of the work."""
-    if len(texts) < _BATCHED_FROM:
+    if len(texts) < BATCHED_FROM:
         return [_MAY_REPEAT.search(text) is not None for text in texts]
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    # (surrogatepass: a caller's unpaired surrogate is one code point here as in the str)
-    points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    text_of = np.repeat(np.arange(len(texts)), lengths)
+    batch = CodePoints(texts)
+    points = batch.points
     hit = np.zeros(len(points), dtype=bool)
     for step, times in ((1, 4), (2, 3), (3, 3), (4, 3)):
         span = step * (times - 1)  # from the first to the last of them
         n = len(points) - span
         if n <= 0:
             continue
-        same = text_of[:n] == text_of[span : span + n]
+        same = batch.same_text(span)
         for k in range(step, span + 1, step):
             same &= points[:n] == points[k : k + n]
         hit[:n] |= same
-    return (np.bincount(text_of[hit], minlength=len(texts)) > 0).tolist()
+    return batch.any(hit)
 
 
 _LAYOUT = re.compile(r"[\s\-]")
