@@ -507,6 +507,32 @@ def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
         ]
 
 
+def test_word_cuts_remembered_by_window_answer_as_the_dictionary_does() -> None:
+    # whether a word straddles a cut is kept per 4-character window across messages: the same
+    # answer as the three dictionary lookups, at the ends of a text and with the memo cold or warm
+    from nlp.classify import reasons
+
+    words = reasons._words()
+
+    def straddled(text: str, cut: int) -> bool:
+        get = words.get
+        return 0 < cut < len(text) and (
+            get(text[cut - 1 : cut + 1], 0) > 0
+            or (cut > 1 and get(text[cut - 2 : cut + 1], 0) > 0)
+            or get(text[cut - 1 : cut + 2], 0) > 0
+        )
+
+    texts = ["中午吃啥啊各位", "男人都这样", "午吃", "吃", "", "今天天气不错我们去公园散步吧", "a中午b"]
+    reasons._WINDOWS.clear()
+    for _cold_then_warm in range(2):
+        for text in texts:
+            cuts = reasons._WordCuts(text, words)
+            assert [cuts[cut] for cut in range(-1, len(text) + 2)] == [
+                straddled(text, cut) for cut in range(-1, len(text) + 2)
+            ], text
+    assert reasons._WordCuts("中午吃啥", words)[1] and not reasons._WordCuts("中午吃啥", words)[0]  # 中|午 cuts 中午
+
+
 @pytest.mark.parametrize(
     "text",
     [
