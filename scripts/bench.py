@@ -15,6 +15,8 @@ Three ways to score, side by side:
       next batch prepared in a worker thread);
   (c) qunshao encoder-free mode.
 Single-message latency is ``Pipeline.score_one`` on distinct messages (cache cold for each).
+(a) and (b) take turns over ``--paired-rounds`` rounds and their ratio is the median of the rounds'
+own ratios: the VMs this runs on drift in speed by a quarter within minutes.
 """
 
 from __future__ import annotations
@@ -126,6 +128,9 @@ def main() -> None:
     parser.add_argument(
         "--encoder-free-rounds", type=int, default=3, help="encoder-free rounds, each on a fresh archive (median kept)"
     )
+    parser.add_argument(
+        "--paired-rounds", type=int, default=3, help="rounds in which the baseline and full mode take turns"
+    )
     parser.add_argument("--latency", type=int, default=300, help="single messages timed per round")
     parser.add_argument("--latency-rounds", type=int, default=3, help="rounds of --latency distinct messages")
     parser.add_argument("--batch-size", type=int, default=1024)
@@ -173,10 +178,6 @@ def main() -> None:
     baseline_clf.encoder = NaiveEncoder(model_dir(DEFAULT_MODEL), device)
     baseline = Pipeline(baseline_clf, dedup=False)
     results: dict[tuple[str, str], float] = {}
-    for archive_name, messages in (("unique", unique), ("realistic", realistic)):
-        results["baseline", archive_name] = _rate(stream(baseline), messages)
-        print(f"baseline  {archive_name:9s} {results['baseline', archive_name]:8.0f} msg/s", flush=True)
-    rss_after_baseline = _peak_rss_mb()
 
     def full_pipeline() -> Pipeline:
         # fresh: empty cache, no learnt groups; text stage as `qunshao score` runs it (auto: a thread
@@ -185,12 +186,33 @@ def main() -> None:
         pipeline.start_text_processes()
         return pipeline
 
-    full = full_pipeline()
-    stream(full)(unique[:200])  # warm-up: ONNX session and thread pool, or CUDA kernels
-    for archive_name, messages in (("unique", unique), ("realistic", realistic)):
-        full = full_pipeline()  # a cold cache per archive: only repeats inside the archive help
-        results["full", archive_name] = _rate(stream(full), messages)
-        print(f"full      {archive_name:9s} {results['full', archive_name]:8.0f} msg/s", flush=True)
+    stream(full_pipeline())(unique[:200])  # warm-up: ONNX session and thread pool, or CUDA kernels
+    # The baseline and full mode take turns, round by round: this VM's speed drifts by ~25% within
+    # minutes, and a ratio of two timings minutes apart measured the drift as much as the code.
+    # Their rows are medians over rounds; full mode's ratio is the median of the rounds' ratios.
+    paired: dict[tuple[str, str], list[float]] = {}
+    rss_after_baseline = 0.0
+    for r in range(args.paired_rounds):
+        for archive_name, messages in (("unique", unique), ("realistic", realistic)):
+            base = _rate(stream(baseline), messages)
+            rss_after_baseline = rss_after_baseline or _peak_rss_mb()
+            full = _rate(stream(full_pipeline()), messages)  # a cold cache: only repeats inside the archive help
+            paired.setdefault(("baseline", archive_name), []).append(base)
+            paired.setdefault(("full", archive_name), []).append(full)
+            print(f"round {r + 1}: baseline {archive_name:9s} {base:6.0f} msg/s, full {full:6.0f} ({full / base:.1f}x)")
+    full_ratio = {}
+    for archive_name in ("unique", "realistic"):
+        base, full = paired["baseline", archive_name], paired["full", archive_name]
+        results["baseline", archive_name], results["full", archive_name] = (
+            float(np.median(base)),
+            float(np.median(full)),
+        )
+        full_ratio[archive_name] = float(np.median([f / b for f, b in zip(full, base, strict=True)]))
+        print(
+            f"baseline  {archive_name:9s} {results['baseline', archive_name]:8.0f} msg/s; full "
+            f"{results['full', archive_name]:8.0f} msg/s, {full_ratio[archive_name]:.1f}x (medians)",
+            flush=True,
+        )
 
     # A rerun over the same archive with the on-disk vector cache (filled by a first run): a fresh
     # process's view, empty memory cache, every vector read from SQLite.
@@ -249,11 +271,12 @@ def main() -> None:
     for mode in ("baseline", "full", "full, rerun (disk cache)", *encoder_free_modes):
         for archive_name in ("unique", "realistic"):
             rate = results[mode, archive_name]
-            rows.append((mode, archive_name, rate, rate / results["baseline", archive_name]))
+            ratio = full_ratio[archive_name] if mode == "full" else rate / results["baseline", archive_name]
+            rows.append((mode, archive_name, rate, ratio))
     peak = _peak_rss_mb()
     print(f"peak RSS of this process {peak:.0f} MB (after the baseline: {rss_after_baseline:.0f} MB)")
     if args.output:
-        _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_rounds)
+        _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_rounds, paired)
 
 
 def _gpu_name(device: str) -> str:
@@ -264,7 +287,7 @@ def _gpu_name(device: str) -> str:
     return f"GPU {torch.cuda.get_device_name(torch.device(device))} (fp16 torch; baseline fp32)"
 
 
-def _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_rounds) -> None:
+def _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_rounds, paired) -> None:
     import onnxruntime
     import torch
 
@@ -280,7 +303,9 @@ def _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_ro
         f"{1 - len({m.text for m in realistic}) / len(realistic):.0%} repeats; message length in characters p50 "
         f"{np.median(lengths):.0f}, p90 {np.percentile(lengths, 90):.0f}, max {lengths.max()}. Encoder-free mode "
         f"runs {args.encoder_free_messages} messages per archive (its rate is too high to time on a few thousand); "
-        f"each of its rows is the median of {args.encoder_free_rounds} rounds, each on archives of its own.",
+        f"each of its rows is the median of {args.encoder_free_rounds} rounds, each on archives of its own. "
+        f"The baseline and full mode take turns over {args.paired_rounds} rounds; their rows are medians, and "
+        "full mode's × baseline is the median of the rounds' own ratios (other rows: over the baseline's median).",
         "",
         "| mode | archive | messages/s | × baseline |",
         "|---|---|---:|---:|",
@@ -295,6 +320,11 @@ def _write(args, rows, rounds, peak, lengths, realistic, device, encoder_free_ro
         + " ms, p99 "
         + ", ".join(f"{r[1]:.1f}" for r in rounds)
         + " ms).",
+        "Baseline and full mode by round (messages/s): "
+        + "; ".join(
+            f"{mode}, {archive}: " + ", ".join(f"{r:,.0f}" for r in rates) for (mode, archive), rates in paired.items()
+        )
+        + ".",
         "Encoder-free rounds (messages/s): "
         + "; ".join(
             f"{mode}, {archive}: " + ", ".join(f"{r:,.0f}" for r in rates)
