@@ -22,6 +22,7 @@ own ratios: the VMs this runs on drift in speed by a quarter within minutes.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -196,7 +197,11 @@ def main() -> None:
         for archive_name, messages in (("unique", unique), ("realistic", realistic)):
             base = _rate(stream(baseline), messages)
             rss_after_baseline = rss_after_baseline or _peak_rss_mb()
-            full = _rate(stream(full_pipeline()), messages)  # a cold cache: only repeats inside the archive help
+            pipeline = full_pipeline()  # a cold cache: only repeats inside the archive help
+            full = _rate(stream(pipeline), messages)
+            pipeline.close()
+            del pipeline
+            gc.collect()  # (its ONNX session sits in reference cycles: not kept alive into the next round)
             paired.setdefault(("baseline", archive_name), []).append(base)
             paired.setdefault(("full", archive_name), []).append(full)
             print(f"round {r + 1}: baseline {archive_name:9s} {base:6.0f} msg/s, full {full:6.0f} ({full / base:.1f}x)")
