@@ -67,15 +67,15 @@ class _WordCuts(dict):
     starts), so each position is looked up once.
 
     The answer depends only on the two characters either side of the cut, so it is kept per
-    4-character window too (:data:`_WINDOWS`): jieba's dictionary holds half a million entries,
-    and three lookups in it that miss the CPU's caches cost ~1 µs, where chat repeats its
-    windows."""
+    4-character window across messages too (:class:`_WindowMemo`): jieba's dictionary holds half a
+    million entries, and three lookups in it that miss the CPU's caches cost ~1 µs, where chat
+    repeats its windows."""
 
-    __slots__ = ("_get", "_text")
+    __slots__ = ("_get", "_text", "_windows")
 
     def __init__(self, text: str, words: Mapping[str, int]) -> None:
         super().__init__()
-        self._text, self._get = text, words.get
+        self._text, self._get, self._windows = text, words.get, _WINDOWS.answers_for(words)
 
     def __missing__(self, cut: int) -> bool:
         text = self._text
@@ -84,19 +84,35 @@ class _WordCuts(dict):
             return False
         # a NUL before the text stands for "no character": no dictionary word holds one
         window = text[cut - 2 : cut + 2] if cut > 1 else "\x00" + text[: cut + 2]
-        inside = _WINDOWS.get(window)
+        windows = self._windows
+        inside = windows.get(window)
         if inside is None:
             get = self._get
             inside = get(window[1:3], 0) > 0 or get(window[0:3], 0) > 0 or get(window[1:4], 0) > 0
-            if len(_WINDOWS) >= _MAX_WINDOWS:
-                _WINDOWS.clear()
-            _WINDOWS[window] = inside
+            if len(windows) >= _WindowMemo.MAX:
+                windows.clear()
+            windows[window] = inside
         self[cut] = inside
         return inside
 
 
-_WINDOWS: dict[str, bool] = {}  # (one dictionary per process: jieba's, see _words)
-_MAX_WINDOWS = 100_000
+class _WindowMemo:
+    """Window -> answer, for one dictionary at a time (a caller passing another one starts afresh),
+    bounded; shared by the threads of a process (each answer is the same whoever computes it)."""
+
+    MAX = 100_000
+
+    def __init__(self) -> None:
+        self._words: Mapping[str, int] | None = None
+        self._answers: dict[str, bool] = {}
+
+    def answers_for(self, words: Mapping[str, int]) -> dict[str, bool]:
+        if words is not self._words:
+            self._words, self._answers = words, {}
+        return self._answers
+
+
+_WINDOWS = _WindowMemo()
 
 
 def _choose(
