@@ -187,7 +187,9 @@ def main() -> None:
         pipeline.start_text_processes()
         return pipeline
 
-    stream(full_pipeline())(unique[:200])  # warm-up: ONNX session and thread pool, or CUDA kernels
+    warm = full_pipeline()
+    stream(warm)(unique[:200])  # warm-up: ONNX session and thread pool, or CUDA kernels
+    warm.close()
     # The baseline and full mode take turns, round by round: this VM's speed drifts by ~25% within
     # minutes, and a ratio of two timings minutes apart measured the drift as much as the code.
     # Their rows are medians over rounds; full mode's ratio is the median of the rounds' ratios.
@@ -199,9 +201,9 @@ def main() -> None:
             rss_after_baseline = rss_after_baseline or _peak_rss_mb()
             pipeline = full_pipeline()  # a cold cache: only repeats inside the archive help
             full = _rate(stream(pipeline), messages)
-            pipeline.close()
+            pipeline.close()  # (its text processes, where a GPU host starts them)
             del pipeline
-            gc.collect()  # (its ONNX session sits in reference cycles: not kept alive into the next round)
+            gc.collect()  # the batch thresholds would keep whatever it left in cycles into the next round
             paired.setdefault(("baseline", archive_name), []).append(base)
             paired.setdefault(("full", archive_name), []).append(full)
             print(f"round {r + 1}: baseline {archive_name:9s} {base:6.0f} msg/s, full {full:6.0f} ({full / base:.1f}x)")
