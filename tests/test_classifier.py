@@ -525,13 +525,15 @@ def test_word_cuts_remembered_by_window_answer_as_the_dictionary_does() -> None:
     texts = ["中午吃啥啊各位", "男人都这样", "午吃", "吃", "", "今天天气不错我们去公园散步吧", "a中午b"]
     reasons._WINDOWS.answers_for({})  # another dictionary in between: the memo starts afresh
     for _cold_then_warm in range(2):
+        windows = reasons._WINDOWS.answers_for(words)
         for text in texts:
-            cuts = reasons._WordCuts(text, words)
-            assert [cuts[cut] for cut in range(-1, len(text) + 2)] == [
-                straddled(text, cut) for cut in range(-1, len(text) + 2)
-            ], text
-    assert reasons._WordCuts("中午吃啥", words)[1] and not reasons._WordCuts("中午吃啥", words)[0]  # 中|午 cuts 中午
-    assert not reasons._WordCuts("中午吃啥", {"吃啥": 5})[1]  # a caller's own dictionary is not answered from jieba's
+            got = [reasons._straddled(text, cut, words, windows) for cut in range(-1, len(text) + 2)]
+            assert got == [straddled(text, cut) for cut in range(-1, len(text) + 2)], text
+    windows = reasons._WINDOWS.answers_for(words)
+    assert reasons._straddled("中午吃啥", 1, words, windows)  # 中|午 cuts 中午
+    assert not reasons._straddled("中午吃啥", 0, words, windows)
+    own = {"吃啥": 5}  # a caller's own dictionary is not answered from jieba's
+    assert not reasons._straddled("中午吃啥", 1, own, reasons._WINDOWS.answers_for(own))
 
 
 @pytest.mark.parametrize(

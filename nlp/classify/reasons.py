@@ -58,47 +58,32 @@ def _words() -> Mapping[str, int]:
     return default_segmenter().word_frequencies()
 
 
-class _WordCuts(dict):
-    """Position -> whether a dictionary word of 2-3 characters straddles it, looked up the first time
-    it is asked (``cuts[start]``): a gram that begins or ends there cuts it (``午吃`` in ``中午吃啥``,
-    ``人都`` in ``男人都这样``). The heads weigh character grams, and the heaviest often cross words;
-    an admin reading ``攻击性用语「人逼」`` learns nothing. Three dictionary lookups instead of
-    segmenting every flagged message; candidates share their ends (a bigram and the trigram it
-    starts), so each position is looked up once.
-
-    The answer depends only on the two characters either side of the cut, so it is kept per
-    4-character window across messages too (:class:`_WindowMemo`): jieba's dictionary holds half a
-    million entries, and three lookups in it that miss the CPU's caches cost ~1 µs, where chat
-    repeats its windows."""
-
-    __slots__ = ("_get", "_text", "_windows")
-
-    def __init__(self, text: str, words: Mapping[str, int]) -> None:
-        super().__init__()
-        self._text, self._get, self._windows = text, words.get, _WINDOWS.answers_for(words)
-
-    def __missing__(self, cut: int) -> bool:
-        text = self._text
-        if not 0 < cut < len(text):
-            self[cut] = False
-            return False
-        # a NUL before the text stands for "no character": no dictionary word holds one
-        window = text[cut - 2 : cut + 2] if cut > 1 else "\x00" + text[: cut + 2]
-        windows = self._windows
-        inside = windows.get(window)
-        if inside is None:
-            get = self._get
-            inside = get(window[1:3], 0) > 0 or get(window[0:3], 0) > 0 or get(window[1:4], 0) > 0
-            if len(windows) >= _WindowMemo.MAX:
-                windows.clear()
-            windows[window] = inside
-        self[cut] = inside
-        return inside
+def _straddled(text: str, cut: int, words: Mapping[str, int], windows: dict[str, bool]) -> bool:
+    """Whether a dictionary word of 2-3 characters straddles position ``cut``: a gram that begins or
+    ends there cuts it (``午吃`` in ``中午吃啥``, ``人都`` in ``男人都这样``). The heads weigh character
+    grams, and the heaviest often cross words; an admin reading ``攻击性用语「人逼」`` learns nothing.
+    Three dictionary lookups instead of segmenting every flagged message; the answer depends only on
+    the two characters either side, so ``windows`` (:class:`_WindowMemo`) keeps it per 4-character
+    window across messages: jieba's dictionary holds half a million entries, and three lookups in
+    it that miss the CPU's caches cost ~1 µs, where chat repeats its windows."""
+    if not 0 < cut < len(text):
+        return False
+    # a NUL before the text stands for "no character": no dictionary word holds one
+    window = text[cut - 2 : cut + 2] if cut > 1 else "\x00" + text[: cut + 2]
+    inside = windows.get(window)
+    if inside is None:
+        get = words.get
+        inside = get(window[1:3], 0) > 0 or get(window[0:3], 0) > 0 or get(window[1:4], 0) > 0
+        if len(windows) >= _WindowMemo.MAX:
+            windows.clear()
+        windows[window] = inside
+    return inside
 
 
 class _WindowMemo:
-    """Window -> answer, for one dictionary at a time (a caller passing another one starts afresh),
-    bounded; shared by the threads of a process (each answer is the same whoever computes it)."""
+    """Window -> answer (:func:`_straddled`), for one dictionary at a time (a caller passing another
+    one starts afresh), bounded; shared by the threads of a process (each answer is the same
+    whoever computes it)."""
 
     MAX = 100_000
 
@@ -119,16 +104,17 @@ def _choose(
     grams: Iterable[tuple[str, int, int]], text: str, k: int, words: Mapping[str, int] | None = None
 ) -> list[str]:
     """Up to ``k`` grams ``(gram, start, end)``, given heaviest first, none inside another, keeping
-    to those that do not cut a word (``words``: jieba's dictionary, see :class:`_WordCuts`); only
+    to those that do not cut a word (``words``: jieba's dictionary, see :func:`_straddled`); only
     when every one of them does, the heaviest as before. Lazy: most messages have their ``k``
     after a few candidates."""
-    cuts = _WordCuts(text, _words() if words is None else words)
+    words = _words() if words is None else words
+    windows = _WINDOWS.answers_for(words)
     chosen: list[str] = []
     cutting: list[str] = []
     for gram, start, end in grams:
         if _overlaps(gram, chosen):
             continue
-        if cuts[start] or cuts[end]:
+        if _straddled(text, start, words, windows) or _straddled(text, end, words, windows):
             if len(cutting) < k:
                 cutting.append(gram)
             continue
