@@ -180,8 +180,7 @@ def normalize_aligned_many(texts: list[str]) -> list[AlignedText]:
     if len(texts) < BATCHED_FROM:
         folded = [_fold_step(text) for text in texts]
     else:
-        visible = [AlignedText.of(text) for text in texts]
-        folded = _fold_many([a.sub(_INVISIBLE, "") if _INVISIBLE.search(a.text) else a for a in visible])
+        folded = _fold_many([_visible(text) for text in texts])
     converted = to_simplified_many([aligned.text for aligned in folded])
     return [
         _after_simplified(_simplified_aligned(aligned, simplified))
@@ -195,7 +194,7 @@ _FOLD_TABLE: np.ndarray | None = None
 
 def _fold_table() -> np.ndarray:
     """:func:`_fold_char` of every Basic Multilingual Plane character as one code point (or
-    :data:`_NOT_ONE`), built once per process from this Python's Unicode data (~50 ms)."""
+    :data:`_NOT_ONE`), built once per process from this Python's Unicode data (~30 ms)."""
     global _FOLD_TABLE
     if _FOLD_TABLE is None:
         fold = _fold_char.__wrapped__  # (not the cache: it would fill with 65,536 characters)
@@ -234,11 +233,15 @@ def _fold_many(texts: list[AlignedText]) -> list[AlignedText]:
 
 # Each rewrite below runs only where its pattern can match: a ``sub`` that finds nothing still
 # costs a Python call and a scan, and most messages need none of them.
+def _visible(text: str) -> AlignedText:
+    """Step 1."""
+    aligned = AlignedText.of(text)
+    return aligned.sub(_INVISIBLE, "") if _INVISIBLE.search(text) else aligned
+
+
 def _fold_step(text: str) -> AlignedText:
     """Steps 1 and 2."""
-    aligned = AlignedText.of(text)
-    if _INVISIBLE.search(text):
-        aligned = aligned.sub(_INVISIBLE, "")
+    aligned = _visible(text)
     if not (aligned.text.isascii() and aligned.text.islower()):
         aligned = _fold_aligned(aligned)
     return aligned
