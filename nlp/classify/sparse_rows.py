@@ -20,12 +20,19 @@ class SparseRows:
     """``n`` rows: row ``row[e]`` has ``data[e]`` in column ``columns[e]``, rows in order, one entry
     per (row, column): what CSR holds, with each entry's row spelt out for ``np.bincount``."""
 
-    __slots__ = ("columns", "data", "indptr", "n", "row", "width")
+    __slots__ = ("_row", "columns", "data", "indptr", "n", "width")
 
     def __init__(self, columns: np.ndarray, data: np.ndarray, indptr: np.ndarray, width: int) -> None:
         self.columns, self.data, self.indptr, self.width = columns, data, indptr, width
         self.n = len(indptr) - 1
-        self.row = np.repeat(np.arange(self.n), np.diff(indptr))
+        self._row: np.ndarray | None = None
+
+    @property
+    def row(self) -> np.ndarray:
+        """Each entry's row, spelt out on first use: a batch's rows are only gathered from (``take``)."""
+        if self._row is None:
+            self._row = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        return self._row
 
     @classmethod
     def from_matrix(cls, vectors) -> SparseRows:
