@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from nlp.embed.onnx_export import ACTIVATION_QUANT_KEY, PER_TOKEN
+from nlp.embed.onnx_rewrite import ACTIVATION_QUANT_KEY, PER_TOKEN
 
 
 class Backend(Protocol):

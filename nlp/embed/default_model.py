@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from nlp.home import qunshao_home
 
 PROVENANCE_FILE = "qunshao-model.json"
-ONNX_FILE = "onnx/model-int8-token.onnx"  # per-token activation scales (see onnx_export)
+ONNX_FILE = "onnx/model-int8-token-v2.onnx"  # per-token activation scales, fused kernels (see onnx_export)
 
 
 @dataclass(frozen=True)

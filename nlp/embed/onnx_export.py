@@ -2,12 +2,11 @@
 
 Putting mean/CLS pooling and L2 normalisation into the graph means the runtime returns finished
 sentence vectors, so the ONNX and torch backends differ only in arithmetic. Weights are int8 per
-output channel; activations are quantised **per token** at run time (:func:`per_token_activations`).
-ONNX Runtime's stock dynamic quantisation picks one activation scale for the whole batch tensor, so
-a message's vector moved with its batch-mates (cosine 0.99 between batch sizes) and a label could
-flip with ``--batch-size``; one scale per token makes every message's vector independent of what it
-is batched with (max difference ~1e-7) and is more faithful to fp32 (cosine >= 0.997 on the sample
-chat), at ~20% of the int8 speed-up (docs/benchmarks.md). Built once per model and cached.
+output channel; activations are quantised **per token** at run time, so a message's vector does not
+depend on its batch-mates, and the graph is then rewritten into ONNX Runtime's fused kernels
+(:mod:`nlp.embed.onnx_rewrite`). Attention is exported in its eager form because that is the shape
+the attention rewrite recognises (the SDPA export hides it in mask arithmetic). Built once per model
+and cached; the file name says which graph generation it is, so an older cached graph is not reused.
 
 Imports torch/transformers/onnxruntime lazily: only building needs them.
 """
@@ -22,13 +21,12 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from nlp.embed.onnx_rewrite import fuse_attention, per_token_activations, scale_rows_after_integer_matmul
 from nlp.home import qunshao_home
 
 ONNX_INPUTS = ("input_ids", "attention_mask")
-# Recorded in the model's metadata: the backend must then keep ONNX Runtime from fusing
-# MatMulInteger+Cast+Mul into MatMulIntegerToFloat, whose activation scale must be a scalar.
-ACTIVATION_QUANT_KEY = "qunshao.activation_quant"
-PER_TOKEN = "per-token"
+# v2: channel scales inside MatMulIntegerToFloat, fused MultiHeadAttention (docs/benchmarks-core.md).
+ONNX_NAME = "model-int8-token-v2.onnx"
 
 
 def read_pooling(model_path: Path) -> str:
@@ -52,7 +50,7 @@ def onnx_cache_path(model_path: Path, home: Path | None = None) -> Path:
     for w in weight_files(model_path):
         stat = w.stat()
         key.update(f"{w.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return (home or qunshao_home()) / "onnx" / f"{model_path.name}-{key.hexdigest()[:12]}" / "model-int8-token.onnx"
+    return (home or qunshao_home()) / "onnx" / f"{model_path.name}-{key.hexdigest()[:12]}" / ONNX_NAME
 
 
 def build_int8_onnx(model_path: Path, out_path: Path, pooling: str | None = None, opset: int = 17) -> Path:
@@ -65,7 +63,11 @@ def build_int8_onnx(model_path: Path, out_path: Path, pooling: str | None = None
 
     hf_logging.disable_progress_bar()
     pooling = pooling or read_pooling(model_path)
-    encoder = AutoModel.from_pretrained(str(model_path)).eval()
+    try:
+        encoder = AutoModel.from_pretrained(str(model_path), attn_implementation="eager").eval()
+    except (TypeError, ValueError):  # an architecture without the eager/SDPA choice
+        encoder = AutoModel.from_pretrained(str(model_path)).eval()
+    num_heads = getattr(encoder.config, "num_attention_heads", None)
 
     class SentenceGraph(torch.nn.Module):
         def __init__(self, model: torch.nn.Module) -> None:
@@ -101,7 +103,7 @@ def build_int8_onnx(model_path: Path, out_path: Path, pooling: str | None = None
                 opset_version=opset,
                 dynamo=False,
             )
-        int8 = Path(tmp) / "model-int8-token.onnx"
+        int8 = Path(tmp) / ONNX_NAME
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # onnxruntime suggests pre-processing on the root logger
@@ -111,62 +113,41 @@ def build_int8_onnx(model_path: Path, out_path: Path, pooling: str | None = None
             root.setLevel(level)
         model = onnx.load(str(int8))
         per_token_activations(model)
+        plain = model.SerializeToString()
+        scale_rows_after_integer_matmul(model)
+        if num_heads:
+            fuse_attention(model, num_heads)
+        if not rewrite_agrees(plain, model.SerializeToString(), encoder.config.vocab_size):
+            warnings.warn(f"{model_path.name}: the fused int8 graph disagreed with the plain one; kept the plain one")
+            model = onnx.load_from_string(plain)
         onnx.save(model, str(int8))
         os.replace(int8, out_path)
     return out_path
 
 
-def per_token_activations(model) -> None:
-    """Rewrite every ``DynamicQuantizeLinear`` (one scale per tensor) into symmetric per-token
-    quantisation: each row of the ``[batch, tokens, features]`` activation gets its own scale
-    (max |x| / 127, zero point 128 so ONNX Runtime's fast u8 x s8 kernels still apply).
+def rewrite_agrees(plain: bytes, rewritten: bytes, vocab_size: int, min_cosine: float = 0.99) -> bool:
+    """Whether the rewritten graph gives the plain per-token graph's vectors on padded batches.
 
-    Downstream nodes are untouched: the scale output changes shape from ``[]`` to
-    ``[batch, tokens, 1]`` and broadcasts through the existing ``Mul`` nodes."""
+    A guard for models whose export only looks like what the rewrites expect: a wrong mask or head
+    split shows up as a cosine far below 1, while int8 rounding moves a vector by ~0.001 at most
+    (a tiny float difference can flip one rounding and its error travels)."""
     import numpy as np
-    from onnx import helper, numpy_helper
+    import onnxruntime as ort
 
-    graph = model.graph
-    nodes = []
-
-    def const(name: str, value) -> str:
-        graph.initializer.append(numpy_helper.from_array(value, name))
-        return name
-
-    for node in graph.node:
-        if node.op_type != "DynamicQuantizeLinear":
-            nodes.append(node)
-            continue
-        x = node.input[0]
-        quantized, scale, zero_point = node.output
-        p = f"{node.name}_per_token"
-        graph.initializer.append(numpy_helper.from_array(np.array(128, dtype=np.uint8), zero_point))
-        nodes += [
-            helper.make_node("Shape", [x], [f"{p}_shape"]),
-            helper.make_node("Flatten", [x], [f"{p}_rows"], axis=2),  # [batch*tokens, features]
-            helper.make_node("ReduceMax", [f"{p}_rows"], [f"{p}_max"], axes=[1], keepdims=0),
-            helper.make_node("ReduceMin", [f"{p}_rows"], [f"{p}_min"], axes=[1], keepdims=0),
-            helper.make_node("Neg", [f"{p}_min"], [f"{p}_neg_min"]),
-            helper.make_node(
-                "Max", [f"{p}_max", f"{p}_neg_min", const(f"{p}_eps", np.array(1e-8, np.float32))], [f"{p}_absmax"]
-            ),
-            helper.make_node(
-                "Mul", [f"{p}_absmax", const(f"{p}_inv127", np.array(1 / 127, np.float32))], [f"{p}_row_scale"]
-            ),
-            helper.make_node("Shape", [f"{p}_row_scale"], [f"{p}_n_rows"]),
-            helper.make_node("Expand", [const(f"{p}_128", np.array([128], np.uint8)), f"{p}_n_rows"], [f"{p}_zps"]),
-            helper.make_node("QuantizeLinear", [f"{p}_rows", f"{p}_row_scale", f"{p}_zps"], [f"{p}_q"], axis=0),
-            helper.make_node("Reshape", [f"{p}_q", f"{p}_shape"], [quantized]),
-            helper.make_node(
-                "Slice",
-                [f"{p}_shape", const(f"{p}_0", np.array([0], np.int64)), const(f"{p}_2", np.array([2], np.int64))],
-                [f"{p}_batch_tokens"],
-            ),
-            helper.make_node(
-                "Concat", [f"{p}_batch_tokens", const(f"{p}_1", np.array([1], np.int64))], [f"{p}_scale_shape"], axis=0
-            ),
-            helper.make_node("Reshape", [f"{p}_row_scale", f"{p}_scale_shape"], [scale]),
-        ]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    helper.set_model_props(model, {ACTIVATION_QUANT_KEY: PER_TOKEN})
+    rng = np.random.default_rng(0)
+    lengths = [3, 5, 9, 17, 40, 64]
+    ids = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = rng.integers(100, vocab_size, n)
+        mask[row, :n] = 1
+    feed = {"input_ids": ids, "attention_mask": mask}
+    vectors = []
+    for graph in (plain, rewritten):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(
+            graph, options, providers=["CPUExecutionProvider"], disabled_optimizers=["MatMulIntegerToFloatFusion"]
+        )
+        vectors.append(session.run(None, feed)[0])
+    return bool(np.min(np.sum(vectors[0] * vectors[1], axis=1)) >= min_cosine)
