@@ -16,7 +16,9 @@ from nlp.embed.onnx_rewrite import scale_rows_after_integer_matmul
 
 def _run(model, feed: dict) -> np.ndarray:
     session = ort.InferenceSession(
-        model.SerializeToString(), providers=["CPUExecutionProvider"], disabled_optimizers=["MatMulIntegerToFloatFusion"]
+        model.SerializeToString(),
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=["MatMulIntegerToFloatFusion"],
     )
     return session.run(None, feed)[0]
 
@@ -105,3 +107,22 @@ def test_the_build_guard_catches_a_wrong_head_split_and_a_lost_mask(shipped_grap
             del node.input[4]  # padding keys take part in attention
     assert not rewrite_agrees(good, wrong_heads.SerializeToString(), vocab_size=21128)
     assert not rewrite_agrees(good, lost_mask.SerializeToString(), vocab_size=21128)
+
+
+def test_a_build_whose_rewrite_disagrees_keeps_the_plain_graph(onnx_encoder, tmp_path, monkeypatch, caplog) -> None:
+    import nlp.embed.onnx_export as onnx_export
+
+    real_fuse = onnx_export.fuse_attention
+
+    def fuse_with_wrong_heads(model, num_heads: int) -> int:
+        fused = real_fuse(model, num_heads)
+        for node in model.graph.node:  # what a rewrite that mis-read the head split would write
+            if node.op_type == "MultiHeadAttention":
+                next(a for a in node.attribute if a.name == "num_heads").i = num_heads // 2
+        return fused
+
+    monkeypatch.setattr(onnx_export, "fuse_attention", fuse_with_wrong_heads)
+    out = onnx_export.build_int8_onnx(onnx_encoder.resolved.path, tmp_path / "model.onnx")
+    ops = Counter(node.op_type for node in onnx.load(str(out)).graph.node)
+    assert ops["MultiHeadAttention"] == 0 and ops["MatMulInteger"] == 24  # the plain per-token graph
+    assert "kept the plain one" in caplog.text

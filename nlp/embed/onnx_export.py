@@ -118,7 +118,10 @@ def build_int8_onnx(model_path: Path, out_path: Path, pooling: str | None = None
         if num_heads:
             fuse_attention(model, num_heads)
         if not rewrite_agrees(plain, model.SerializeToString(), encoder.config.vocab_size):
-            warnings.warn(f"{model_path.name}: the fused int8 graph disagreed with the plain one; kept the plain one")
+            # A log line, not a warning: warnings are silenced around the exporter's chatter here.
+            logging.getLogger(__name__).warning(
+                "%s: the fused int8 graph disagreed with the plain one; kept the plain one", model_path.name
+            )
             model = onnx.load_from_string(plain)
         onnx.save(model, str(int8))
         os.replace(int8, out_path)
