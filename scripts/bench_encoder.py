@@ -108,10 +108,12 @@ def main() -> None:
         "",
         "The int8 model quantises activations per token (one scale per token row), so a message's vector "
         "does not depend on its batch-mates (max difference ~1e-7 between batch sizes, tested in "
-        "`tests/test_encoder.py`). ONNX Runtime's stock per-tensor dynamic quantisation was ~20% faster but "
-        "moved vectors with their batch (cosine 0.99 between batch sizes) and agreed less with fp32 "
-        "(min cosine 0.993 vs 0.997). Batch-core numbers (dedup, token budget, baseline ratios): "
-        "docs/benchmarks-core.md; topic clustering and 1M-message scoring at scale: docs/benchmarks-scale.md.",
+        "`tests/test_encoder.py`). ONNX Runtime's stock per-tensor dynamic quantisation was ~20% faster than "
+        "the first per-token graph but moved vectors with their batch (cosine 0.99 between batch sizes) and "
+        "agreed less with fp32 (min cosine 0.993 vs 0.997); the second per-token graph (fused integer "
+        "matmuls and attention, `nlp/embed/onnx_rewrite.py`) won back about as much. Batch-core numbers "
+        "(dedup, token budget, baseline ratios): docs/benchmarks-core.md, on an H100: "
+        "docs/benchmarks-core-gpu.md; topic clustering and 1M-message scoring at scale: docs/benchmarks-scale.md.",
         "",
     ]
     report = "\n".join(lines)
