@@ -107,6 +107,9 @@ def test_the_build_guard_catches_a_wrong_head_split_and_a_lost_mask(shipped_grap
             del node.input[4]  # padding keys take part in attention
     assert not rewrite_agrees(good, wrong_heads.SerializeToString(), vocab_size=21128)
     assert not rewrite_agrees(good, lost_mask.SerializeToString(), vocab_size=21128)
+    unloadable = onnx.load_from_string(good)
+    next(node for node in unloadable.graph.node if node.op_type == "MultiHeadAttention").op_type = "NoSuchAttention"
+    assert not rewrite_agrees(good, unloadable.SerializeToString(), vocab_size=21128)  # refused, not raised
 
 
 def test_a_build_whose_rewrite_disagrees_keeps_the_plain_graph(onnx_encoder, tmp_path, monkeypatch, caplog) -> None:

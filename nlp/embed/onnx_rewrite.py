@@ -32,6 +32,8 @@ class _Graph:
     whatever no output needs any more dropped."""
 
     def __init__(self, model) -> None:
+        # Edits are keyed by id(node): protobuf hands back the same wrapper for an element while one
+        # is alive, and self.producer keeps every node's wrapper alive until the rewrite is done.
         self.model = model
         self.graph = model.graph
         self.initializers = {i.name: i for i in self.graph.initializer}
@@ -77,10 +79,18 @@ class _Graph:
             self.graph.initializer.append(self.initializers[name])
         return name
 
-    def replace(self, node, new_nodes: list) -> None:
+    def replace(self, node, new_nodes: list, drop=()) -> None:
+        """``node`` becomes ``new_nodes``; the nodes in ``drop`` go (their work is in the new ones)."""
         self._replaced[id(node)] = new_nodes
+        for dropped in drop:
+            self._replaced[id(dropped)] = []
 
     def commit(self) -> None:
+        """Write the edits back (nothing to do without any); declares the contrib-op domain."""
+        if not self._replaced:
+            return
+        if any(new.domain == MS_DOMAIN for news in self._replaced.values() for new in news):
+            _use_ms_domain(self.model)
         nodes = [new for node in self.graph.node for new in self._replaced.get(id(node), [node])]
         producer = {out: node for node in nodes for out in node.output}
         live, needed = {}, set()
@@ -103,7 +113,8 @@ class _Graph:
             for node in ready:
                 available.update(node.output)
             ordered += ready
-            pending = [node for node in pending if id(node) not in {id(r) for r in ready}]
+            placed = {id(node) for node in ready}
+            pending = [node for node in pending if id(node) not in placed]
         del self.graph.node[:]
         self.graph.node.extend(ordered)
         kept = [init for init in self.graph.initializer if init.name in needed]
@@ -178,6 +189,8 @@ def scale_rows_after_integer_matmul(model) -> int:
     import numpy as np
     from onnx import helper
 
+    if _has_subgraphs(model):
+        return 0
     g = _Graph(model)
     one = None
     done = 0
@@ -211,13 +224,10 @@ def scale_rows_after_integer_matmul(model) -> int:
                 ),
                 helper.make_node("Mul", [unscaled, row[0]], list(scale_mul.output), name=f"{node.name}_row_scale"),
             ],
+            drop=(cast, scale_mul, scales),
         )
-        for dropped in (cast, scale_mul, scales):
-            g.replace(dropped, [])
         done += 1
-    if done:
-        g.commit()
-        _use_ms_domain(model)
+    g.commit()
     return done
 
 
@@ -233,7 +243,7 @@ def fuse_attention(model, num_heads: int) -> int:
     import numpy as np
     from onnx import TensorProto, helper
 
-    if "attention_mask" not in {i.name for i in model.graph.input}:
+    if "attention_mask" not in {i.name for i in model.graph.input} or _has_subgraphs(model):
         return 0
     g = _Graph(model)
     mask = None
@@ -261,13 +271,9 @@ def fuse_attention(model, num_heads: int) -> int:
             num_heads=num_heads,
             scale=float(scale),
         )
-        g.replace(out_reshape, [fused])
-        for node in dropped:
-            g.replace(node, [])
+        g.replace(out_reshape, [fused], drop=dropped)
         done += 1
-    if done:
-        g.commit()
-        _use_ms_domain(model)
+    g.commit()
     return done
 
 
@@ -354,6 +360,12 @@ def _is_padding_mask(g: _Graph, name: str) -> bool:
         if node.op_type != "Shape":  # a shape says nothing of the values it was taken from
             stack.extend(node.input)
     return reached
+
+
+def _has_subgraphs(model) -> bool:
+    """Whether a node carries a graph of its own (If, Loop, Scan): its reads of outer names are not
+    inputs this module sees, so its rewrites, which drop what no node reads, keep out."""
+    return any(attr.type in (attr.GRAPH, attr.GRAPHS) for node in model.graph.node for attr in node.attribute)
 
 
 def _use_ms_domain(model) -> None:
