@@ -129,3 +129,30 @@ def test_a_build_whose_rewrite_disagrees_keeps_the_plain_graph(onnx_encoder, tmp
     ops = Counter(node.op_type for node in onnx.load(str(out)).graph.node)
     assert ops["MultiHeadAttention"] == 0 and ops["MatMulInteger"] == 24  # the plain per-token graph
     assert "kept the plain one" in caplog.text
+
+
+def test_per_token_quantisation_rounds_as_a_per_axis_quantizelinear() -> None:
+    from nlp.embed.onnx_rewrite import per_token_activations
+
+    graph = helper.make_graph(
+        [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "scale", "zp"], name="dql")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", 64])],
+        [
+            helper.make_tensor_value_info("q", TensorProto.UINT8, None),
+            helper.make_tensor_value_info("scale", TensorProto.FLOAT, None),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    per_token_activations(model)
+    x = np.random.default_rng(5).standard_normal((3, 9, 64)).astype(np.float32)
+    x[1, 2] = 0.0  # an all-zero row (padding-like) takes the epsilon scale, not a division by zero
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    q, scale = session.run(None, {"x": x})
+    assert scale.shape == (3, 9, 1)
+    expected_scale = np.maximum(np.abs(x).max(axis=-1, keepdims=True), np.float32(1e-8)) * np.float32(1 / 127)
+    np.testing.assert_array_equal(scale, expected_scale)
+    # ONNX's QuantizeLinear: round half to even of x / scale, plus the zero point, saturated
+    expected = np.clip(np.rint(x / expected_scale) + 128, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(q, expected)
+    assert (q[1, 2] == 128).all()
