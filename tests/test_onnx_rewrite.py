@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from nlp.embed.onnx_export import rewrite_agrees
-from nlp.embed.onnx_rewrite import scale_rows_after_integer_matmul
+from nlp.embed.onnx_rewrite import per_token_activations, scale_rows_after_integer_matmul
 
 
 def _run(model, feed: dict) -> np.ndarray:
@@ -132,8 +132,6 @@ def test_a_build_whose_rewrite_disagrees_keeps_the_plain_graph(onnx_encoder, tmp
 
 
 def test_per_token_quantisation_rounds_as_a_per_axis_quantizelinear() -> None:
-    from nlp.embed.onnx_rewrite import per_token_activations
-
     graph = helper.make_graph(
         [helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "scale", "zp"], name="dql")],
         "g",
