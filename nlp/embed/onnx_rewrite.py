@@ -45,16 +45,15 @@ class _Graph:
         self.outputs = {out.name for out in self.graph.output}
         self._replaced: dict[int, list] = {}
 
-    def only_consumer(self, name: str, op_type: str):
-        """The single node reading ``name`` (which is no graph output) if it is an ``op_type``."""
-        readers = self.consumers.get(name, [])
-        if name in self.outputs or len(readers) != 1 or readers[0].op_type != op_type:
-            return None
-        return readers[0]
-
     def read_once(self, name: str) -> bool:
         """Whether one node, and nothing else, reads ``name``: a rewrite may then drop it."""
         return name not in self.outputs and len(self.consumers.get(name, [])) == 1
+
+    def only_consumer(self, name: str, op_type: str):
+        """The node reading ``name`` if :meth:`read_once` holds and it is an ``op_type``."""
+        if not self.read_once(name) or self.consumers[name][0].op_type != op_type:
+            return None
+        return self.consumers[name][0]
 
     def made_by(self, name: str, op_type: str):
         node = self.producer.get(name)
@@ -182,7 +181,6 @@ def scale_rows_after_integer_matmul(model) -> int:
     if _has_subgraphs(model):
         return 0
     g = _Graph(model)
-    one = None
     done = 0
     for node in list(g.graph.node):
         if node.op_type != "MatMulInteger" or len(node.input) != 4:
@@ -199,7 +197,7 @@ def scale_rows_after_integer_matmul(model) -> int:
         row = [n for n in scales.input if n not in g.initializers]
         if len(channel) != 1 or len(row) != 1 or g.constant(channel[0]).ndim > 1:
             continue
-        one = one or g.add_constant("qunshao_activation_scale_one", np.array(1.0, np.float32))
+        one = g.add_constant("qunshao_activation_scale_one", np.array(1.0, np.float32))  # added once
         activations, weights, a_zero, w_zero = node.input
         unscaled = f"{node.output[0]}_channel_scaled"
         g.replace(
