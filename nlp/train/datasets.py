@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,14 +104,28 @@ def load_conversations(discussions: str | Path, chatter: str | Path) -> Labelled
     return LabelledSet(messages, y, [f"conversation:{Path(discussions).stem}"] * len(messages))
 
 
-def load_cold(folder: str | Path, split: str) -> LabelledSet:
-    """COLD (Apache-2.0): offensive (1) / safe (0); comments, so not ads; says nothing on off-topic."""
+# COLD comments that talk *about* prejudice. COLD's train and dev splits label 92-93% of the comments
+# with these words offensive; read by our definition (docs/eval-notes.md, session 19) a third of a
+# seeded sample of 60 dev ones was: the rest are accounts of being discriminated against, calm
+# arguments and pushback against bias, which COLD's own test split calls anti-bias and safe.
+PREJUDICE_TALK = re.compile("歧视|偏见|刻板印象|地域黑")
+
+
+def load_cold(folder: str | Path, split: str, *, prejudice_talk_unknown: bool = False) -> LabelledSet:
+    """COLD (Apache-2.0): offensive (1) / safe (0); comments, so not ads; says nothing on off-topic.
+
+    With ``prejudice_talk_unknown`` a comment matching :data:`PREJUDICE_TALK` says nothing on
+    negativity either: its label mostly records the topic, not hostility, and taught the heads that
+    naming discrimination is abuse (39 of those 40 sampled safe ones flagged). Our own chat rows
+    teach the difference instead (the fifteenth data batch). Measurement (the test split) reads
+    every row as published."""
     with open(Path(folder) / f"{split}.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
+    y = np.array([[0, int(r["label"]), UNKNOWN] for r in rows], dtype=np.int8).reshape(-1, 3)
+    if prejudice_talk_unknown:
+        y[[PREJUDICE_TALK.search(r["TEXT"]) is not None for r in rows], LABELS.index("negativity")] = UNKNOWN
     return LabelledSet(
-        [Message(text=r["TEXT"], id=f"cold-{split}-{i}") for i, r in enumerate(rows)],
-        np.array([[0, int(r["label"]), UNKNOWN] for r in rows], dtype=np.int8).reshape(-1, 3),
-        [f"cold_{split}"] * len(rows),
+        [Message(text=r["TEXT"], id=f"cold-{split}-{i}") for i, r in enumerate(rows)], y, [f"cold_{split}"] * len(rows)
     )
 
 

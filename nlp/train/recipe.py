@@ -60,6 +60,8 @@ class Recipe:
     encoder: str | None = "m3e-small"
     chat_weight: float = 2.0  # dev: own-chat negativity F1 0.68 at 0.5, 0.90 at 2, 0.92 at 5; COLD dev 0.89 -> 0.83
     lccc_turns: int = 1500
+    # COLD comments about prejudice say nothing on negativity (train and dev); see datasets.PREJUDICE_TALK
+    cold_prejudice_talk_unknown: bool = True
     C: float = 4.0
     # Expected share of each label in a real group's chat, for threshold tuning (an assumption an
     # operator can change): the sample archive, read by hand, has ~3% ads, ~6% hostile messages
@@ -120,11 +122,12 @@ def training_sets(recipe: Recipe) -> tuple[LabelledSet, LabelledSet]:
         root = Path(recipe.public_data)
         train = (
             train
-            + load_cold(root / "cold", "train")
+            + load_cold(root / "cold", "train", prejudice_talk_unknown=recipe.cold_prejudice_talk_unknown)
             + load_swsr(root / "swsr", "train")
             + load_lccc_chitchat(root / "lccc", group_topics(train), recipe.lccc_turns)
         )
-        dev = dev + load_cold(root / "cold", "dev") + load_swsr(root / "swsr", "dev")
+        cold_dev = load_cold(root / "cold", "dev", prejudice_talk_unknown=recipe.cold_prejudice_talk_unknown)
+        dev = dev + cold_dev + load_swsr(root / "swsr", "dev")
     return offtopic_views(offtopic_not_applicable(train)), offtopic_not_applicable(dev)
 
 
@@ -334,6 +337,7 @@ def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
             else None,
             "chat_weight": recipe.chat_weight,
             "lccc_turns": recipe.lccc_turns if recipe.public_data else 0,
+            "cold_prejudice_talk_unknown": recipe.cold_prejudice_talk_unknown if recipe.public_data else None,
             "threshold_priors": recipe.priors,
             "negativity_threshold_on": recipe.negativity_threshold_on,
             "dev_timelines": [[_relative(p) for p in pair] for pair in recipe.dev_timelines],
