@@ -45,6 +45,15 @@ def _messages(texts: list[str]) -> list[Message]:
     return [Message(text=t, id=str(i)) for i, t in enumerate(texts)]
 
 
+COLD_KINDS = {1: "attack individual", 2: "attack group", 3: "anti-bias", 0: "other safe"}
+
+
+def cold_fine_grained(shared: Path) -> np.ndarray:
+    """COLD test's ``fine-grained-label`` per row, in :func:`load_cold`'s order."""
+    with open(shared / "train" / "cold" / "test.csv", encoding="utf-8-sig", newline="") as handle:
+        return np.array([int(r["fine-grained-label"]) for r in csv.DictReader(handle)])
+
+
 def chineseharm(shared: Path) -> dict[str, list[str]]:
     rows = json.loads((shared / "eval" / "chineseharm" / "bench.json").read_text("utf-8"))
     by: dict[str, list[str]] = {}
@@ -98,6 +107,12 @@ def evaluate_model(model_dir: Path, shared: Path, shopping_sample: int) -> dict:
     cold = load_cold(shared / "train" / "cold", "test")
     pred = predict(cold.messages)
     out["cold_test"] = binary(cold.y[:, neg], pred[:, neg]) | {"n": len(cold)}
+    # COLD's test split alone says what kind each comment is; reported to show *where* the errors
+    # are (anti-bias comments argue against prejudice and are safe, as a calm complaint is)
+    kinds = cold_fine_grained(shared)
+    out["cold_test_flagged_by_kind"] = {
+        name: round(float(pred[kinds == code, neg].mean()), 4) for code, name in COLD_KINDS.items()
+    }
 
     harm = chineseharm(shared)
     normal_scores = scores(harm["不违规"])
@@ -166,6 +181,11 @@ def render(results: dict[str, dict], manifests: dict[str, dict], command: str) -
 
     row("COLD test accuracy (negativity)", ">= 0.82", lambda r: r["cold_test"]["accuracy"])
     row("COLD test F1", "", lambda r: r["cold_test"]["f1"])
+    row(
+        "COLD test called negativity, by kind: " + " / ".join(COLD_KINDS.values()),
+        "",
+        lambda r: " / ".join(str(v) for v in r["cold_test_flagged_by_kind"].values()),
+    )
     row("ChineseHarm ad F1 (黑产广告 vs 不违规)", ">= 0.90", lambda r: r["chineseharm_黑产广告_vs_不违规_ad"]["f1"])
     row("ChineseHarm ad F1 (博彩 vs 不违规)", "", lambda r: r["chineseharm_博彩_vs_不违规_ad"]["f1"])
     row("ChineseHarm ad F1 (欺诈 vs 不违规)", "", lambda r: r["chineseharm_欺诈_vs_不违规_ad"]["f1"])
