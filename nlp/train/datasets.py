@@ -116,9 +116,9 @@ def load_cold(folder: str | Path, split: str, *, prejudice_talk_unknown: bool = 
 
     With ``prejudice_talk_unknown`` a comment matching :data:`PREJUDICE_TALK` says nothing on
     negativity either: its label mostly records the topic, not hostility, and taught the heads that
-    naming discrimination is abuse (39 of those 40 sampled safe ones flagged). Our own chat rows
-    teach the difference instead (the fifteenth data batch). Measurement (the test split) reads
-    every row as published."""
+    naming discrimination is abuse (the full model flagged 39 of the 40 we call safe in that
+    sample). Our own chat rows teach the difference instead (the fifteenth data batch).
+    Measurement (the test split) reads every row as published."""
     with open(Path(folder) / f"{split}.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     y = np.array([[0, int(r["label"]), UNKNOWN] for r in rows], dtype=np.int8).reshape(-1, 3)
