@@ -48,12 +48,6 @@ def _messages(texts: list[str]) -> list[Message]:
 COLD_KINDS = {1: "attack individual", 2: "attack group", 3: "anti-bias", 0: "other safe"}
 
 
-def cold_fine_grained(shared: Path) -> np.ndarray:
-    """COLD test's ``fine-grained-label`` per row, in :func:`load_cold`'s order."""
-    with open(shared / "train" / "cold" / "test.csv", encoding="utf-8-sig", newline="") as handle:
-        return np.array([int(r["fine-grained-label"]) for r in csv.DictReader(handle)])
-
-
 def chineseharm(shared: Path) -> dict[str, list[str]]:
     rows = json.loads((shared / "eval" / "chineseharm" / "bench.json").read_text("utf-8"))
     by: dict[str, list[str]] = {}
@@ -109,7 +103,7 @@ def evaluate_model(model_dir: Path, shared: Path, shopping_sample: int) -> dict:
     out["cold_test"] = binary(cold.y[:, neg], pred[:, neg]) | {"n": len(cold)}
     # COLD's test split alone says what kind each comment is; reported to show *where* the errors
     # are (anti-bias comments argue against prejudice and are safe, as a calm complaint is)
-    kinds = cold_fine_grained(shared)
+    kinds = np.array([int(m.fields["fine-grained-label"]) for m in cold.messages])
     out["cold_test_flagged_by_kind"] = {
         name: round(float(pred[kinds == code, neg].mean()), 4) for code, name in COLD_KINDS.items()
     }

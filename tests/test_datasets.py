@@ -41,3 +41,4 @@ def test_cold_comments_about_prejudice_say_nothing_on_negativity_when_asked(tmp_
     assert (cleaned.y[:, LABELS.index("ad")] == 0).all()
     assert (cleaned.y[:, LABELS.index("offtopic")] == UNKNOWN).all()
     assert [m.text for m in cleaned.messages] == [text for text, _ in rows]
+    assert cleaned.messages[0].fields["label"] == "1"  # the row as published stays with its message

@@ -118,14 +118,17 @@ def load_cold(folder: str | Path, split: str, *, prejudice_talk_unknown: bool = 
     negativity either: its label mostly records the topic, not hostility, and taught the heads that
     naming discrimination is abuse (the full model flagged 39 of the 40 we call safe in that
     sample). Our own chat rows teach the difference instead (the fifteenth data batch).
-    Measurement (the test split) reads every row as published."""
+    Measurement (the test split) reads every row as published. Each message keeps its CSV row in
+    ``fields`` (the test split's ``fine-grained-label`` among them)."""
     with open(Path(folder) / f"{split}.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     y = np.array([[0, int(r["label"]), UNKNOWN] for r in rows], dtype=np.int8).reshape(-1, 3)
     if prejudice_talk_unknown:
         y[[PREJUDICE_TALK.search(r["TEXT"]) is not None for r in rows], LABELS.index("negativity")] = UNKNOWN
     return LabelledSet(
-        [Message(text=r["TEXT"], id=f"cold-{split}-{i}") for i, r in enumerate(rows)], y, [f"cold_{split}"] * len(rows)
+        [Message(text=r["TEXT"], id=f"cold-{split}-{i}", fields=r) for i, r in enumerate(rows)],
+        y,
+        [f"cold_{split}"] * len(rows),
     )
 
 
