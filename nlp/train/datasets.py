@@ -132,6 +132,32 @@ def load_cold(folder: str | Path, split: str, *, prejudice_talk_unknown: bool = 
     )
 
 
+def load_cold_reading(path: str | Path) -> dict[int, int]:
+    """Our own reading of COLD rows: ``{row index in COLD's split file: our negativity 0/1}``.
+
+    The files (data/labelled/cold_*_sample.csv, cold_dev_prejudice_talk.csv) hold row numbers and
+    our labels, never COLD's text, so the repo carries no copy of the set. Their first column names
+    the split (``cold_dev_row`` / ``cold_train_row``); a row number twice or a label other than 0/1
+    is refused with its line, since a quietly merged duplicate would shift every agreement figure.
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        key = (reader.fieldnames or [""])[0]
+        if not key.endswith("_row") or "negativity" not in (reader.fieldnames or []):
+            raise RecordError(1, f"表头需要 <split>_row 与 negativity 两列 (got {reader.fieldnames})", source=str(path))
+        reading: dict[int, int] = {}
+        for line, row in enumerate(reader, start=2):
+            index, label = (row.get(key) or "").strip(), (row.get("negativity") or "").strip()
+            if not index.isdigit():
+                raise RecordError(line, f"{key} 必须是非负整数 (got {index!r})", key, str(path))
+            if label not in ("0", "1"):
+                raise RecordError(line, f"negativity 必须是 0 或 1 (got {label!r})", "negativity", str(path))
+            if int(index) in reading:
+                raise RecordError(line, f"{key} {index} 重复 (duplicate row)", key, str(path))
+            reading[int(index)] = int(label)
+    return reading
+
+
 def load_swsr(folder: str | Path, split: str, seed: int = 13) -> LabelledSet:
     """SWSR (MIT) sexism: a fixed split by Weibo thread (80/10/10, seeded) so threads never straddle."""
     path = Path(folder) / "SexComment.csv"
