@@ -107,6 +107,22 @@ def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:
     assert "第 2 行" in result.output and "spam" in result.output
 
 
+def test_train_names_every_bad_line_in_one_run_and_writes_no_model(tmp_path: Path) -> None:
+    rows = [
+        {"text": "收到", "labels": []},
+        {"txt": "字段名写错了"},
+        {"text": "加我微信领红包", "labels": ["ad"]},
+        {"text": "买买买", "labels": ["spam"]},
+    ]
+    train = _labelled(tmp_path / "bad.jsonl", rows)
+    args = ["train", str(train), "--dev", str(train), "--no-chat-data", "--encoder", "none", "-o", str(tmp_path / "m")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    # both problems at once, so the operator fixes the file in one pass; nothing trained on the rest
+    assert "2 行有误" in result.output and "第 2 行" in result.output and "第 4 行" in result.output
+    assert not (tmp_path / "m").exists()
+
+
 def _archive(path: Path, n: int) -> Path:
     """``n`` messages cycling through the sample chat (repeats included, as in real archives)."""
     sample = [json.loads(line) for line in (DATA / "sample_chat.jsonl").read_text("utf-8").splitlines()]

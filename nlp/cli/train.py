@@ -47,6 +47,7 @@ def train_command(
 ) -> None:
     """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
     from nlp.classify.model_files import next_version, save_classifier, use_version
+    from nlp.train.datasets import LabelledDataError
     from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, CONVERSATIONS_TRAIN, TIMELINES_DEV, Recipe, train
 
     extra = []
@@ -71,7 +72,7 @@ def train_command(
     )
     try:
         clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))
-    except (RecordError, TrainingDataError) as exc:
+    except (RecordError, LabelledDataError, TrainingDataError) as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     if feedback is not None:
@@ -93,7 +94,7 @@ def eval_command(
 ) -> None:
     """Per-label precision, recall, F1, PR-AUC and a confusion summary on labelled data."""
     from nlp.classify.model_files import load_classifier
-    from nlp.train.datasets import LabelledSet, load_labelled
+    from nlp.train.datasets import LabelledDataError, LabelledSet, load_labelled
     from nlp.train.recipe import label_metrics
 
     clf = load_classifier(model)
@@ -101,7 +102,7 @@ def eval_command(
     try:
         for path in data:
             labelled = labelled + load_labelled(path)
-    except RecordError as exc:
+    except (RecordError, LabelledDataError) as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     proba = clf.predict_proba(labelled.messages)

@@ -76,19 +76,43 @@ def _labels_from_record(record: dict, line: int, labels: Sequence[str]) -> list[
     return values
 
 
-def load_labelled(path: str | Path, *, strict: bool = True, labels: Sequence[str] = LABELS) -> LabelledSet:
-    """Operator data: JSONL or CSV with ``text`` plus a ``labels`` list or one 0/1 column per label."""
+class LabelledDataError(ValueError):
+    """Every bad line of an operator's labelled file at once, so one run shows all there is to fix.
+
+    Training refuses the file rather than dropping its bad rows: a model fitted on what was left
+    would quietly learn from less than the operator gave it."""
+
+    SHOWN = 20
+
+    def __init__(self, source: str, errors: list[RecordError]):
+        self.source = source
+        self.errors = errors
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {len(self.errors)} 行有误 ({len(self.errors)} bad lines)"]
+        lines += [f"  {error}" for error in self.errors[: self.SHOWN]]
+        if len(self.errors) > self.SHOWN:
+            lines.append(f"  … 另有 {len(self.errors) - self.SHOWN} 行 (and {len(self.errors) - self.SHOWN} more)")
+        return "\n".join(lines)
+
+
+def load_labelled(path: str | Path, *, labels: Sequence[str] = LABELS) -> LabelledSet:
+    """Operator data: JSONL or CSV with ``text`` plus a ``labels`` list or one 0/1 column per label.
+
+    Reads the whole file and raises :class:`LabelledDataError` naming every bad line, if any."""
     messages, rows, errors = [], [], []
-    for message in read_messages(path, strict=strict, on_error=errors.append):
+    for message in read_messages(path, on_error=errors.append):
         try:
             rows.append(_labels_from_record(dict(message.fields), message.line, labels))
         except RecordError as error:
-            error.source = Path(path).name
-            if strict:
-                raise
             errors.append(error)
             continue
         messages.append(message)
+    if errors:
+        for error in errors:
+            error.source = None  # named once, in the summary line
+        raise LabelledDataError(Path(path).name, sorted(errors, key=lambda error: error.line))
     name = Path(path).stem
     return LabelledSet(messages, np.array(rows, dtype=np.int8).reshape(-1, len(labels)), [name] * len(messages))
 
