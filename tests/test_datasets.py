@@ -10,7 +10,8 @@ import pytest
 
 from nlp.classify import LABELS
 from nlp.classify.classifier import UNKNOWN
-from nlp.train.datasets import load_cold
+from nlp.io import RecordError
+from nlp.train.datasets import load_cold, load_cold_reading
 
 NEG = LABELS.index("negativity")
 
@@ -47,9 +48,6 @@ def test_cold_comments_about_prejudice_say_nothing_on_negativity_when_asked(tmp_
 
 
 def test_our_readings_of_cold_rows_load_and_refuse_bad_lines(tmp_path: Path) -> None:
-    from nlp.io import RecordError
-    from nlp.train.datasets import load_cold_reading
-
     good = tmp_path / "good.csv"
     good.write_text("cold_dev_row,seed,negativity\n7,2051,1\n3,2051,0\n", encoding="utf-8")
     assert load_cold_reading(good) == {7: 1, 3: 0}
@@ -73,8 +71,6 @@ def test_our_readings_of_cold_rows_load_and_refuse_bad_lines(tmp_path: Path) -> 
 
 
 def test_the_committed_readings_are_the_samples_the_readme_describes() -> None:
-    from nlp.train.datasets import load_cold_reading
-
     labelled = Path(__file__).resolve().parents[1] / "data" / "labelled"
     for name, rows, negatives in (
         ("cold_dev_sample.csv", 300, 55),

@@ -171,14 +171,16 @@ def load_cold_reading(path: str | Path) -> dict[int, int]:
             raise RecordError(1, f"表头需要 <split>_row 与 negativity 两列 (got {reader.fieldnames})", source=str(path))
         reading: dict[int, int] = {}
         for line, row in enumerate(reader, start=2):
-            index, label = (row.get(key) or "").strip(), (row.get("negativity") or "").strip()
-            if not index.isdigit():
-                raise RecordError(line, f"{key} 必须是非负整数 (got {index!r})", key, str(path))
-            if label not in ("0", "1"):
-                raise RecordError(line, f"negativity 必须是 0 或 1 (got {label!r})", "negativity", str(path))
-            if int(index) in reading:
-                raise RecordError(line, f"{key} {index} 重复 (duplicate row)", key, str(path))
-            reading[int(index)] = int(label)
+            index = (row.get(key) or "").strip()
+            try:
+                if not index.isdigit():
+                    raise RecordError(line, f"{key} 必须是非负整数 (got {index!r})", key)
+                if int(index) in reading:
+                    raise RecordError(line, f"{key} {index} 重复 (duplicate row)", key)
+                (reading[int(index)],) = _labels_from_record(row, line, ("negativity",))
+            except RecordError as error:
+                error.source = str(path)
+                raise
     return reading
 
 
