@@ -578,3 +578,33 @@ def test_checkin_check_stays_linear_on_long_near_misses() -> None:
     assert not is_greeting("早安打卡" * 40 + "x")
     assert time.perf_counter() - started < 0.5
     assert is_greeting("早安打卡" * 40) and is_greeting(normalize("大家早上好☀️"))
+
+
+def test_a_pitch_after_a_greeting_is_also_scored_on_its_own(small_model: MessageClassifier) -> None:
+    """The ad head reads a greeting-wrapped message twice, whole and after the greeting, and keeps
+    the higher score; the other heads, and fitting, read the whole message only."""
+    wrapped = "祝大家周末愉快！代餐奶昔买二送一，想瘦的姐妹找我拿货"
+    pitch = "代餐奶昔买二送一，想瘦的姐妹找我拿货"
+    plain = ["今晚跑步吗", wrapped, "收到"]
+    # no stated purpose: the ad head's purpose columns are then 0 for both readings, so the pitch
+    # read alone scores exactly what the wrapped message's second reading does
+    messages = [Message(text=t, id=str(i)) for i, t in enumerate(plain)]
+    alone = Message(text=pitch, id="p")
+    assert small_model.preamble_labels == ("ad",)
+
+    viewed = small_model.predict_proba(messages)
+    whole_only = copy.deepcopy(small_model)
+    whole_only.preamble_labels = ()
+    whole = whole_only.predict_proba(messages)
+    tail = whole_only.predict_proba([alone])[0]
+    ad = LABELS.index("ad")
+    assert viewed[1, ad] == pytest.approx(max(whole[1, ad], tail[ad]), abs=1e-6)
+    assert tail[ad] > whole[1, ad]  # the greeting did hide part of the pitch
+    np.testing.assert_allclose(np.delete(viewed, ad, axis=1), np.delete(whole, ad, axis=1), atol=1e-7)
+    np.testing.assert_allclose(viewed[[0, 2]], whole[[0, 2]], atol=1e-7)  # no preamble, no change
+
+    assert small_model.prepare(messages, preambles=False).tails is None  # what fit reads
+    older = copy.deepcopy(small_model)
+    del older.preamble_labels  # a model saved before the view existed scores as it was tuned
+    np.testing.assert_allclose(older.predict_proba(messages), whole, atol=1e-7)
+    assert not older.prepare(messages).unique[3:]

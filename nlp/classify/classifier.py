@@ -39,6 +39,7 @@ from nlp.embed import Encoder
 from nlp.embed.encoder import Tokenized
 from nlp.io import Message
 from nlp.text import TextAnalysis, analyze
+from nlp.text.preamble import after_preamble
 
 LABELS = ("ad", "negativity", "offtopic")
 UNKNOWN = -1
@@ -67,6 +68,8 @@ class Features:
     space: np.ndarray | SparseRows  # unit rows the group similarities were computed in
     related: np.ndarray  # (n, len(RELATEDNESS_NAMES))
     related_weight: float = 1.0
+    tails: np.ndarray | None = None  # message -> distinct text of its words after a preamble, -1: none
+    tail_dense: np.ndarray | None = None  # embedding x embed_weight of those texts, for messages with one
 
     @property
     def n(self) -> int:
@@ -95,6 +98,7 @@ class Prepared:
     signals: np.ndarray  # signal features per distinct text
     tokens: Tokenized | None  # for the encoder; None in encoder-free mode
     terms: TermCandidates | None = None  # what reasons may quote, per distinct text
+    tails: np.ndarray | None = None  # per distinct text: the distinct text after its preamble, -1: none
 
 
 class MessageClassifier:
@@ -114,6 +118,7 @@ class MessageClassifier:
         mlp_calibration_folds: int = 10,
         threshold_window: float = 0.05,
         purpose_labels: Sequence[str] = ("ad",),
+        preamble_labels: Sequence[str] = ("ad",),
     ) -> None:
         self.encoder = encoder
         self.labels = tuple(labels)
@@ -129,6 +134,7 @@ class MessageClassifier:
         self.min_block_score = min_block_score
         self.threshold_window = threshold_window
         self.purpose_labels = tuple(purpose_labels)
+        self.preamble_labels = tuple(preamble_labels)
 
     # ----------------------------------------------------------------- features
     def features(
@@ -145,24 +151,35 @@ class MessageClassifier:
         return self.complete(self.prepare(messages), profiles, learn)
 
     def prepare(
-        self, messages: Sequence[Message], dedup: bool = True, text_stage: Callable[[list[str]], TextBlock] = text_block
+        self,
+        messages: Sequence[Message],
+        dedup: bool = True,
+        text_stage: Callable[[list[str]], TextBlock] = text_block,
+        preambles: bool = True,
     ) -> Prepared:
         """The text stage, once per distinct text: analysis, n-grams, signals and the encoder's
         tokens. Pure CPU work with no shared state, so a worker thread can prepare the next batch
         while :meth:`complete` runs the model on this one. ``dedup=False`` does every message's
         work, repeats included (same results; for measuring what de-duplication saves).
         ``text_stage`` computes :func:`~nlp.classify.features.text_block`, possibly in another
-        process (:class:`~nlp.pipeline.Pipeline` ``text_workers``)."""
+        process (:class:`~nlp.pipeline.Pipeline` ``text_workers``).
+
+        With ``preambles`` (and :attr:`preamble_labels` set) a text that opens with a greeting, a
+        wish or a self-introduction also has its remainder prepared, as one more distinct text
+        (:mod:`nlp.text.preamble`); fitting leaves it out (the heads learn whole messages)."""
         if dedup:
             distinct: dict[str, int] = {}
             rows = np.fromiter((distinct.setdefault(m.text, len(distinct)) for m in messages), dtype=np.intp)
             texts = list(distinct)
         else:
             rows, texts = np.arange(len(messages)), [m.text for m in messages]
+        tails = None
+        if preambles and self._preamble_labels():
+            tails, texts = _with_tails(texts, dedup)
         block = text_stage(texts)
         unique = block.analyses
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
-        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens, block.terms)
+        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens, block.terms, tails)
 
     def complete(
         self, prepared: Prepared, profiles: MutableMapping[str, GroupProfile] | None = None, learn: bool = False
@@ -174,11 +191,15 @@ class MessageClassifier:
                 "this model was trained with a sentence encoder and none is attached "
                 "(load it with load_classifier, or set .encoder to the encoder named in its manifest)"
             )
-        dense = None
+        dense = tails = tail_dense = None
+        if prepared.tails is not None and (prepared.tails[rows] >= 0).any():
+            tails = prepared.tails[rows]
         if prepared.tokens is not None:
             vectors = self.encoder.encode_tokenized(prepared.tokens)
             space = vectors[rows]
             dense = space * self.embed_weight
+            if tails is not None:
+                tail_dense = vectors[tails[tails >= 0]] * self.embed_weight
         else:  # flat rows: the groups' rows are gathered from it without scipy's overhead
             space = SparseRows.from_matrix(prepared.ngrams).take(rows)
         if not learn:
@@ -187,7 +208,16 @@ class MessageClassifier:
         related = self._relatedness(messages, space, profiles if profiles is not None else {})
         analyses = [prepared.unique[i] for i in rows]
         return Features(
-            analyses, prepared.ngrams, prepared.signals, rows, dense, space, related, self.relatedness_weight
+            analyses,
+            prepared.ngrams,
+            prepared.signals,
+            rows,
+            dense,
+            space,
+            related,
+            self.relatedness_weight,
+            tails,
+            tail_dense,
         )
 
     def _snapshot(self, profile: GroupProfile) -> GroupProfile:
@@ -271,6 +301,11 @@ class MessageClassifier:
             return sp.hstack([feats.base, sp.csr_matrix(self._purpose_block(feats))], format="csr")
         return feats.base
 
+    def _preamble_labels(self) -> tuple[str, ...]:
+        """Labels also scored on a message's words after its greeting (none in models saved before
+        :mod:`nlp.text.preamble`; they score as they were tuned)."""
+        return tuple(label for label in getattr(self, "preamble_labels", ()) if label in self.labels)
+
     def _purpose_labels(self) -> tuple[str, ...]:
         """Labels besides off-topic whose head reads :meth:`_purpose_block` (none in models saved
         before it existed)."""
@@ -306,7 +341,7 @@ class MessageClassifier:
         y = np.asarray(y)
         if y.shape != (len(messages), len(self.labels)):
             raise ValueError(f"y must have shape ({len(messages)}, {len(self.labels)}), got {y.shape}")
-        feats = self.features(messages, profiles)
+        feats = self.complete(self.prepare(messages, preambles=False), profiles)
         self.__dict__.pop("_head_cache", None)
         has_purpose = feats.related[:, 2] > 0
         weight_all = np.ones(len(messages)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -376,7 +411,7 @@ class MessageClassifier:
         n_ngrams = feats.ngrams.shape[1]
         n_text = n_ngrams + feats.signals.shape[1]
         for j, label in enumerate(self.labels):
-            weights, bias, slope, offset, stacked = self._head_parts(label)
+            weights, _, slope, offset, _ = self._head_parts(label)
             expected = (
                 n_text + (0 if feats.dense is None else feats.dense.shape[1]) + self._columns_after_embedding(label)
             )
@@ -386,20 +421,48 @@ class MessageClassifier:
                     "a model trained with a sentence encoder needs that encoder attached (load_classifier does it), "
                     "and one trained by a qunshao with other signal features must be retrained"
                 )
-            per_text = feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]
-            decision = np.asarray(per_text).ravel()[feats.rows] + bias
-            end = n_text
-            if feats.dense is not None:
-                end += feats.dense.shape[1]
-                decision += feats.dense @ weights[n_text:end]
-            if label == "offtopic":
-                decision += (feats.related * feats.related_weight) @ weights[end:]
-            elif label in self._purpose_labels():
-                decision += self._purpose_block(feats) @ weights[end:]
-            if stacked is not None:
-                decision += stacked.mlp_logit(self._dense_block(label, feats)) / stacked.mlp_scale_
+            per_text = np.asarray(feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]).ravel()
+            extra = self._extra_block(label, feats)
+            decision = self._decision(label, per_text, feats.rows, feats.signals, feats.dense, extra)
             out[:, j] = expit(-(slope * decision + offset))
+            if feats.tails is not None and label in self._preamble_labels():
+                # the words after a greeting, in the same message and group: the higher score stands
+                has = feats.tails >= 0
+                tail = self._decision(label, per_text, feats.tails[has], feats.signals, feats.tail_dense, extra[has])
+                out[has, j] = np.maximum(out[has, j], expit(-(slope * tail + offset)))
         return out
+
+    def _extra_block(self, label: str, feats: Features) -> np.ndarray:
+        """The columns a head reads after the embedding, per message (none for most labels)."""
+        if label == "offtopic":
+            return feats.related * feats.related_weight
+        if label in self._purpose_labels():
+            return self._purpose_block(feats)
+        return np.zeros((feats.n, 0), dtype=np.float32)
+
+    def _decision(
+        self,
+        label: str,
+        per_text: np.ndarray,
+        texts: np.ndarray,
+        signals: np.ndarray,
+        dense: np.ndarray | None,
+        extra: np.ndarray,
+    ) -> np.ndarray:
+        """A head's decision (before Platt scaling) for messages read as the distinct ``texts``
+        (their n-gram and signal part precomputed in ``per_text``), with their ``dense`` embedding
+        and ``extra`` columns."""
+        weights, bias, _, _, stacked = self._head_parts(label)
+        decision = per_text[texts] + bias
+        if dense is not None:
+            start = len(weights) - extra.shape[1] - dense.shape[1]
+            decision += dense @ weights[start : start + dense.shape[1]]
+        if extra.shape[1]:
+            decision += extra @ weights[len(weights) - extra.shape[1] :]
+        if stacked is not None:
+            blocks = [signals[texts]] + ([] if dense is None else [dense]) + [extra]
+            decision += stacked.mlp_logit(np.hstack(blocks)) / stacked.mlp_scale_
+        return decision
 
     def _needs_embedding(self) -> bool:
         """Whether the fitted heads read an embedding block (their weights outnumber n-grams, signals
@@ -415,17 +478,6 @@ class MessageClassifier:
         if label == "offtopic":
             return len(RELATEDNESS_NAMES)
         return len(getattr(self, "purpose_centre_", ())) if label in self._purpose_labels() else 0
-
-    def _dense_block(self, label: str, feats: Features) -> np.ndarray:
-        """The head input's columns after the n-grams, per message: what a head's MLP reads."""
-        blocks = [feats.signals[feats.rows]]
-        if feats.dense is not None:
-            blocks.append(feats.dense)
-        if label == "offtopic":
-            blocks.append(feats.related * feats.related_weight)
-        elif label in self._purpose_labels():
-            blocks.append(self._purpose_block(feats))
-        return np.hstack(blocks)
 
     def _mlp_hidden(self, label: str, target: np.ndarray) -> int:
         """An MLP only over a sentence embedding and with enough positives to learn from: with a
@@ -565,6 +617,25 @@ class MessageClassifier:
         """Logistic-regression weight of each hashed n-gram for ``label`` (for reasons)."""
         lr, _ = _linear_part(self._estimator(label))
         return lr.coef_[0][: ngram_vectorizer().n_features]
+
+
+def _with_tails(texts: list[str], dedup: bool) -> tuple[np.ndarray, list[str]]:
+    """Per text, the index of its words after a preamble among ``texts`` extended with them (-1:
+    none); with ``dedup`` a remainder that is already a text is not added again."""
+    tails = np.full(len(texts), -1, dtype=np.intp)
+    index = {t: i for i, t in enumerate(texts)} if dedup else {}
+    extended = list(texts)
+    for i, text in enumerate(texts):
+        rest = after_preamble(text)
+        if rest is None:
+            continue
+        if rest not in index:
+            index[rest] = len(extended)
+            extended.append(rest)
+        tails[i] = index[rest]
+    if len(extended) > len(texts):
+        tails = np.concatenate([tails, np.full(len(extended) - len(texts), -1, dtype=np.intp)])
+    return tails, extended
 
 
 def _rows_of(space: np.ndarray | SparseRows, rows: np.ndarray) -> np.ndarray | SparseRows:
