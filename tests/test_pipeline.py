@@ -405,3 +405,14 @@ def test_an_admins_warning_is_not_negativity_and_an_admin_is_never_blocked(pipel
     assert "negativity" in member.labels  # only listed admins
     assert "negativity" in sure.labels and sure.suggestion == "review", sure
     assert any("请人工处理" in r for r in sure.reasons)
+
+
+def test_a_pitch_wrapped_in_a_greeting_is_still_an_ad(pipeline: Pipeline) -> None:
+    """A greeting and a seller's introduction before the offer read as chatter to a head that sees
+    the whole message; the ad head also reads the words after them (nlp.text.preamble)."""
+    pitch = pipeline.score_one(
+        _msg("各位家长晚上好！我是少儿美术班的李老师，暑期班报名立减两百，试听免费", group_topic=RUN)
+    )
+    assert "ad" in pitch.labels and pitch.reasons, pitch
+    question = pipeline.score_one(_msg("大家晚上好！今晚夜跑还是七点半深圳湾集合吗，我带两个朋友", group_topic=RUN))
+    assert "ad" not in question.labels, question
