@@ -289,6 +289,49 @@ def test_train_on_too_few_examples_of_a_label_says_how_many_it_needs(tmp_path: P
     assert "'ad':1positiveand3negative" in printed and "atleast3ofeach" in printed
 
 
+def test_an_operator_who_labels_only_negativity_trains_that_head_alone(tmp_path: Path) -> None:
+    rows = []
+    for i in range(12):
+        rows += [
+            {"text": f"你是不是傻{i}，滚出去", "negativity": 1},
+            {"text": f"闭嘴吧你这个废物{i}号", "negativity": 1},
+            {"text": f"第{i}章的人物描写很细腻", "negativity": 0},
+            {"text": f"我不太同意{i}楼的看法，结局其实有伏笔", "negativity": 0},
+        ]
+    train = _labelled(tmp_path / "train.jsonl", rows)
+    dev = _labelled(tmp_path / "dev.jsonl", rows[::2])
+    model = tmp_path / "model"
+    args = ["train", str(train), "--dev", str(dev), "--no-chat-data", "--encoder", "none", "-o", str(model)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1 and "--labelsnegativity" in "".join(refused.output.split())
+    assert not model.exists()
+    bad = runner.invoke(app, [*args, "--labels", "negativity,spam"])
+    assert bad.exit_code == 2 and "--labels" in bad.output
+
+    result = runner.invoke(app, [*args, "--labels", "negativity"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((model / "manifest.json").read_text("utf-8"))
+    assert manifest["labels"] == ["negativity"] and set(manifest["thresholds"]) == {"negativity"}
+    assert set(manifest["dev_metrics"]["all"]) == {"negativity"}
+
+    metrics_file = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["eval", str(dev), "--model", str(model), "--json", str(metrics_file)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(metrics_file.read_text("utf-8"))
+    assert set(metrics) == {"negativity"} and metrics["negativity"]["f1"] > 0.9
+
+    archive = _labelled(
+        tmp_path / "chat.jsonl",
+        [{"id": "x1", "text": "你是不是傻，滚出去"}, {"id": "x2", "text": "加微信 shop_9999 领取优惠券"}],
+    )
+    out = tmp_path / "scored.jsonl"
+    result = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    insult, ad = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert insult["labels"] == ["negativity"] and insult["reasons"] and set(insult["scores"]) == {"negativity"}
+    assert ad["labels"] == []  # the model has no ad head: it says nothing about ads
+
+
 def test_scoring_before_the_model_is_fetched_says_to_fetch_it(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nlp.classify.classifier import TrainingDataError
+from nlp.classify.classifier import LABELS, TrainingDataError
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
 from nlp.cli.output import err
 from nlp.io import RecordError
@@ -44,12 +44,17 @@ def train_command(
     versioned: Annotated[
         bool, typer.Option(help="Treat --output as a versioned store: write the next vNNNN and switch to it.")
     ] = False,
+    labels: Annotated[
+        str,
+        typer.Option(help="Heads to train, comma-separated (e.g. 'negativity' when the data labels only that)."),
+    ] = ",".join(LABELS),
 ) -> None:
     """Train ad / negativity / offtopic heads and write a model directory with its manifest."""
     from nlp.classify.model_files import next_version, save_classifier, use_version
     from nlp.train.datasets import LabelledDataError
     from nlp.train.recipe import CHAT_DEV, CHAT_TRAIN, CONVERSATIONS_TRAIN, TIMELINES_DEV, Recipe, train
 
+    heads = _heads(labels)
     extra = []
     if feedback is not None:
         extra.append(_feedback_file(feedback))
@@ -69,11 +74,20 @@ def train_command(
         chat_weight=chat_weight,
         train_conversations=[CONVERSATIONS_TRAIN] if chat_data else [],
         dev_timelines=[TIMELINES_DEV] if chat_data else [],
+        labels=heads,
     )
     try:
         clf, report = train(recipe, say=lambda line: err.print(line, highlight=False))
-    except (RecordError, LabelledDataError, TrainingDataError) as exc:
+    except (RecordError, LabelledDataError) as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except TrainingDataError as exc:
+        hint = (
+            ""
+            if len(heads) == 1
+            else " (only some labels in your data? train those heads alone, e.g. --labels negativity)"
+        )
+        err.print(f"[red]标注数据有误[/red] {exc}{hint}", highlight=False)
         raise typer.Exit(1) from None
     if feedback is not None:
         report["feedback"] = {"db": str(feedback), "rows": sum(1 for _ in extra[0].open("r", encoding="utf-8"))}
@@ -105,11 +119,21 @@ def eval_command(
     except (RecordError, LabelledDataError) as exc:
         err.print(f"[red]标注数据有误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    labelled = labelled.only(clf.labels)  # a model of some labels is measured on those
     proba = clf.predict_proba(labelled.messages)
-    metrics = label_metrics(labelled.y, proba, clf.decide_matrix(proba))
+    metrics = label_metrics(labelled.y, proba, clf.decide_matrix(proba), clf.labels)
     _print_metrics(metrics, ", ".join(p.name for p in data))
     if json_out:
         json_out.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), "utf-8")
+
+
+def _heads(labels: str) -> tuple[str, ...]:
+    """``--labels``: known names, each once, in the model's usual order."""
+    given = [label.strip() for label in labels.replace("，", ",").split(",") if label.strip()]
+    unknown = sorted(set(given) - set(LABELS))
+    if unknown or not given:
+        raise typer.BadParameter(f"choose from {', '.join(LABELS)} (got {labels!r})", param_hint="--labels")
+    return tuple(label for label in LABELS if label in given)
 
 
 def _print_metrics(metrics: dict, title: str) -> None:

@@ -23,24 +23,40 @@ from nlp.topics.dataset import load_topic_chats
 
 @dataclass
 class LabelledSet:
+    """Messages and their labels, one column of ``y`` per name in ``labels`` (1 / 0 / -1 unknown)."""
+
     messages: list[Message] = field(default_factory=list)
     y: np.ndarray = field(default_factory=lambda: np.zeros((0, len(LABELS)), dtype=np.int8))
     sources: list[str] = field(default_factory=list)
+    labels: tuple[str, ...] = LABELS
 
     def __len__(self) -> int:
         return len(self.messages)
 
     def __add__(self, other: LabelledSet) -> LabelledSet:
+        if other.labels != self.labels:
+            raise ValueError(f"cannot join sets labelled {list(self.labels)} and {list(other.labels)}")
         return LabelledSet(
-            self.messages + other.messages, np.vstack([self.y, other.y]).astype(np.int8), self.sources + other.sources
+            self.messages + other.messages,
+            np.vstack([self.y, other.y]).astype(np.int8),
+            self.sources + other.sources,
+            self.labels,
         )
+
+    def only(self, labels: Sequence[str]) -> LabelledSet:
+        """The same rows with only ``labels``' columns: what a model of those labels trains on."""
+        unknown = [label for label in labels if label not in self.labels]
+        if unknown:
+            raise ValueError(f"unknown labels {unknown}: this set has {list(self.labels)}")
+        columns = [self.labels.index(label) for label in labels]
+        return LabelledSet(self.messages, self.y[:, columns], self.sources, tuple(labels))
 
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for source in sorted(set(self.sources)):
             rows = np.array([s == source for s in self.sources])
             counts = {"rows": int(rows.sum())}
-            for j, label in enumerate(LABELS):
+            for j, label in enumerate(self.labels):
                 counts[f"{label}_pos"] = int((self.y[rows, j] == 1).sum())
                 counts[f"{label}_neg"] = int((self.y[rows, j] == 0).sum())
             out[source] = counts

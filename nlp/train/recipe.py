@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,6 +76,9 @@ class Recipe:
     # them in conversation, join the dev rows in choosing the ad thresholds (every timeline message
     # is a member's own, none an ad) and off-topic's; see tune_on_timelines
     dev_timelines: list[tuple[Path, Path]] = field(default_factory=lambda: [TIMELINES_DEV])
+    # which heads to train: an operator whose data labels only negativity trains only that head
+    # (the model then reports only negativity); every label needs examples of both classes
+    labels: tuple[str, ...] = LABELS
 
 
 def balance_weights(data: LabelledSet, chat_weight: float) -> np.ndarray:
@@ -151,11 +155,14 @@ def reliability(truth: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict:
     return {"ece": round(float(ece), 4), "brier": round(float(np.mean((scores - truth) ** 2)), 4), "bins": table}
 
 
-def label_metrics(y: np.ndarray, proba: np.ndarray, decided: np.ndarray) -> dict[str, dict[str, Any]]:
+def label_metrics(
+    y: np.ndarray, proba: np.ndarray, decided: np.ndarray, labels: Sequence[str] = LABELS
+) -> dict[str, dict[str, Any]]:
     """Precision, recall, F1 and the confusion counts of the model's decisions, PR-AUC of its scores
-    and their calibration (:func:`reliability`), per label, on rows that know the label."""
+    and their calibration (:func:`reliability`), per label (the columns, in order), on rows that
+    know the label."""
     out = {}
-    for j, label in enumerate(LABELS):
+    for j, label in enumerate(labels):
         known = y[:, j] != UNKNOWN
         if not known.any() or len(set(y[known, j])) < 2:
             continue
@@ -194,9 +201,9 @@ def tune_thresholds(
     comment is as much "not an ad" as a chat line)."""
     weights = balance_weights(dev, recipe.chat_weight)
     clf.tune_thresholds(proba, dev.y, sample_weight=weights, priors=recipe.priors)
-    if recipe.negativity_threshold_on != "chat" or not chat_rows.any():
+    if recipe.negativity_threshold_on != "chat" or not chat_rows.any() or "negativity" not in dev.labels:
         return
-    column = LABELS.index("negativity")
+    column = dev.labels.index("negativity")
     on_chat = np.full_like(dev.y, UNKNOWN)
     on_chat[chat_rows, column] = dev.y[chat_rows, column]
     block = clf.block_thresholds_["negativity"]
@@ -236,10 +243,8 @@ def tune_on_timelines(
     what the timelines get at the chosen thresholds (None without timelines)."""
     if not recipe.dev_timelines:
         return None
-    return {
-        "ad": tune_ad_on_timelines(clf, dev, proba, chat_rows, recipe),
-        "offtopic": tune_offtopic_on_timelines(clf, dev, proba, chat_rows, recipe),
-    }
+    tuners = {"ad": tune_ad_on_timelines, "offtopic": tune_offtopic_on_timelines}
+    return {label: tune(clf, dev, proba, chat_rows, recipe) for label, tune in tuners.items() if label in dev.labels}
 
 
 def tune_ad_on_timelines(
@@ -303,11 +308,11 @@ def _with_timelines(
     """``(proba, y, sample_weight)`` for :meth:`MessageClassifier.tune_thresholds`: the chosen dev
     ``rows`` followed by the timeline messages (``scores``, ``gold``), ``label`` only (the others
     unknown), each timeline message weighing as much as a chat dev row."""
-    column = LABELS.index(label)
+    column = dev.labels.index(label)
     weights = balance_weights(dev, recipe.chat_weight)
     chat_weight = float(weights[chat_rows].mean()) if chat_rows.any() else 1.0
     n = int(rows.sum())
-    y = np.full((n + len(gold), len(LABELS)), UNKNOWN, dtype=np.int8)
+    y = np.full((n + len(gold), len(dev.labels)), UNKNOWN, dtype=np.int8)
     y[:n, column] = dev.y[rows, column]
     y[n:, column] = gold
     both = np.zeros(y.shape, dtype=np.float32)
@@ -319,10 +324,10 @@ def _with_timelines(
 def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
     """Fit on train, tune thresholds on dev; returns the classifier and a report for the manifest."""
     started = time.time()
-    train_set, dev_set = training_sets(recipe)
+    train_set, dev_set = (labelled.only(recipe.labels) for labelled in training_sets(recipe))
     say(f"train rows {len(train_set)}, dev rows {len(dev_set)}; encoder {recipe.encoder or 'none (encoder-free)'}")
     encoder = Encoder(recipe.encoder) if recipe.encoder else None
-    clf = MessageClassifier(encoder=encoder, C=recipe.C)
+    clf = MessageClassifier(encoder=encoder, labels=recipe.labels, C=recipe.C)
     clf.fit(train_set.messages, train_set.y, sample_weight=balance_weights(train_set, recipe.chat_weight))
     dev_proba = clf.predict_proba(dev_set.messages)
     chat_rows = np.array([not s.startswith(("cold_", "swsr_")) for s in dev_set.sources])
@@ -344,9 +349,9 @@ def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
         },
         "training_data": train_set.summary(),
         "dev_metrics": {
-            "all": label_metrics(dev_set.y, dev_proba, clf.decide_matrix(dev_proba)),
+            "all": label_metrics(dev_set.y, dev_proba, clf.decide_matrix(dev_proba), clf.labels),
             "chat_only": label_metrics(
-                dev_set.y[chat_rows], dev_proba[chat_rows], clf.decide_matrix(dev_proba[chat_rows])
+                dev_set.y[chat_rows], dev_proba[chat_rows], clf.decide_matrix(dev_proba[chat_rows]), clf.labels
             ),
             "timelines": timelines,
         },
