@@ -167,15 +167,15 @@ class MessageClassifier:
         With ``preambles`` (and :attr:`preamble_labels` set) a text that opens with a greeting, a
         wish or a self-introduction also has its remainder prepared, as one more distinct text
         (:mod:`nlp.text.preamble`); fitting leaves it out (the heads learn whole messages)."""
+        distinct: dict[str, int] = {}  # with dedup: each text's index (remainders join it)
         if dedup:
-            distinct: dict[str, int] = {}
             rows = np.fromiter((distinct.setdefault(m.text, len(distinct)) for m in messages), dtype=np.intp)
             texts = list(distinct)
         else:
             rows, texts = np.arange(len(messages)), [m.text for m in messages]
         tails = None
         if preambles and self._preamble_labels():
-            tails, texts = _with_tails(texts, dedup)
+            tails, texts = _with_tails(texts, distinct)
         block = text_stage(texts)
         unique = block.analyses
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
@@ -619,11 +619,11 @@ class MessageClassifier:
         return lr.coef_[0][: ngram_vectorizer().n_features]
 
 
-def _with_tails(texts: list[str], dedup: bool) -> tuple[np.ndarray, list[str]]:
+def _with_tails(texts: list[str], index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
     """Per text, the index of its words after a preamble among ``texts`` extended with them (-1:
-    none); with ``dedup`` a remainder that is already a text is not added again."""
+    none). ``index`` maps texts to their place (the de-duplicated batch's own map, extended here;
+    empty without de-duplication): a remainder already in it is not added again."""
     tails = np.full(len(texts), -1, dtype=np.intp)
-    index = {t: i for i, t in enumerate(texts)} if dedup else {}
     extended = list(texts)
     for i, text in enumerate(texts):
         rest = after_preamble(text)
