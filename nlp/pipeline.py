@@ -28,7 +28,7 @@ from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.profile import admin_moderation, allows_ad, stated_purpose
-from nlp.classify.reasons import reasons_for, top_terms, top_terms_of_batch, weight_ranks
+from nlp.classify.reasons import placed_in, reasons_for, top_terms, top_terms_of_batch, weight_ranks
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
 from nlp.embed import Encoder
 from nlp.gc_policy import use_batch_thresholds
@@ -483,8 +483,11 @@ class Pipeline:
         ranked for the whole batch at once, and cached (bounded) across batches: archives repeat
         the same ads."""
         found: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        after = self.classifier.preamble_view_labels() if prepared.tails is not None else ()
         for label in self.classifier.labels:
             wanted = dict.fromkeys(rows[i] for i, labels in enumerate(decided) if label in labels)
+            # a label also read after a greeting quotes that part: the greeting is never the evidence
+            quoted = {t: int(prepared.tails[t]) if label in after and prepared.tails[t] >= 0 else t for t in wanted}
             missing = []
             with self._terms_lock:
                 for t in wanted:
@@ -500,9 +503,14 @@ class Pipeline:
                 ranks = self._ranks.get(label)
                 if ranks is None:  # a bot's pipeline never needs them: not at start-up
                     ranks = self._ranks[label] = weight_ranks(weights)
-                computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, missing, ranks=ranks)
+                sources = [quoted[t] for t in missing]
+                computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, sources, ranks=ranks)
             else:  # a bot's few messages: no candidates from the text stage
-                computed = [top_terms(prepared.unique[t], weights) for t in missing]
+                computed = [top_terms(prepared.unique[quoted[t]], weights) for t in missing]
+            computed = [
+                terms if quoted[t] == t else placed_in(terms, prepared.unique[t].raw, prepared.unique[quoted[t]].raw)
+                for t, terms in zip(missing, computed, strict=True)
+            ]
             with self._terms_lock:
                 for t, terms in zip(missing, computed, strict=True):
                     found[label, t] = self._terms_cache[label, prepared.unique[t].raw] = terms

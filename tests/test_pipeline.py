@@ -3,6 +3,7 @@ them occurs in the training data)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -405,6 +406,26 @@ def test_an_admins_warning_is_not_negativity_and_an_admin_is_never_blocked(pipel
     assert "negativity" in member.labels  # only listed admins
     assert "negativity" in sure.labels and sure.suggestion == "review", sure
     assert any("请人工处理" in r for r in sure.reasons)
+
+
+def test_a_wrapped_pitch_is_explained_by_its_offer_not_its_greeting(pipeline: Pipeline) -> None:
+    """The terms a wrapped pitch's reasons quote come from the words after the greeting and the
+    seller's introduction (``我是`` weighs towards ads and was quoted), placed where they stand in
+    the whole message, in one batch and for a bot's single message alike."""
+    texts = [
+        "早上好！我是楼下健身房的教练小李，本周办年卡送私教课两节，名额有限先到先得",
+        "不好意思打扰大家，我是做保险的小王，重疾险限时优惠，需要的私聊",
+    ]
+    batch = pipeline.score([_msg(t, id=str(i), group_topic=RUN) for i, t in enumerate(texts)])
+    alone = [pipeline.score_one(_msg(t, group_topic=RUN)) for t in texts]
+    for text, verdict, single in zip(texts, batch, alone, strict=True):
+        assert "ad" in verdict.labels, verdict
+        assert verdict.reasons == single.reasons
+        quoted = re.findall(r"广告用语「(.+?)」，第(\d+)字", " ".join(verdict.reasons))
+        assert quoted, verdict.reasons
+        greeting_ends = text.index("，", text.index("我是")) + 1
+        for gram, position in quoted:
+            assert int(position) > greeting_ends and text[int(position) - 1 :].startswith(gram), (gram, position)
 
 
 def test_a_pitch_wrapped_in_a_greeting_is_still_an_ad(pipeline: Pipeline) -> None:

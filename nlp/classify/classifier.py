@@ -174,7 +174,7 @@ class MessageClassifier:
         else:
             rows, texts = np.arange(len(messages)), [m.text for m in messages]
         tails = None
-        if preambles and self._preamble_labels():
+        if preambles and self.preamble_view_labels():
             tails, texts = _with_tails(texts, distinct)
         block = text_stage(texts)
         unique = block.analyses
@@ -301,7 +301,7 @@ class MessageClassifier:
             return sp.hstack([feats.base, sp.csr_matrix(self._purpose_block(feats))], format="csr")
         return feats.base
 
-    def _preamble_labels(self) -> tuple[str, ...]:
+    def preamble_view_labels(self) -> tuple[str, ...]:
         """Labels also scored on a message's words after its greeting (none in models saved before
         :mod:`nlp.text.preamble`; they score as they were tuned)."""
         return tuple(label for label in getattr(self, "preamble_labels", ()) if label in self.labels)
@@ -425,7 +425,7 @@ class MessageClassifier:
             extra = self._extra_block(label, feats)
             decision = self._decision(label, per_text, feats.rows, feats.signals, feats.dense, extra)
             out[:, j] = expit(-(slope * decision + offset))
-            if feats.tails is not None and label in self._preamble_labels():
+            if feats.tails is not None and label in self.preamble_view_labels():
                 # the words after a greeting, in the same message and group: the higher score stands
                 has = feats.tails >= 0
                 tail = self._decision(label, per_text, feats.tails[has], feats.signals, feats.tail_dense, extra[has])

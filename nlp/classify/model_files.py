@@ -44,7 +44,7 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "mlp_labels": [label for label in clf.labels if clf.has_mlp(label)],
             "mlp_hidden": clf.mlp_hidden,
             "purpose_labels": list(clf._purpose_labels()),
-            "preamble_labels": list(clf._preamble_labels()),
+            "preamble_labels": list(clf.preamble_view_labels()),
         },
         "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "qunshao")},
     } | (extra or {})

@@ -217,6 +217,13 @@ def _placed(analysis: TextAnalysis, grams: list[str]) -> list[tuple[str, int]]:
     return [(gram, analysis.raw.find(gram) + 1) for gram in grams]
 
 
+def placed_in(terms: list[tuple[str, int]], whole: str, part: str) -> list[tuple[str, int]]:
+    """Terms found in ``part``, the end of ``whole`` after its preamble (:mod:`nlp.text.preamble`:
+    the rest of the text, stripped), with positions counted in ``whole`` as an admin reads it."""
+    offset = len(whole.rstrip()) - len(part)
+    return [(gram, position + offset if position > 0 else position) for gram, position in terms]
+
+
 def reasons_for(
     label: str,
     analysis: TextAnalysis,
