@@ -62,7 +62,7 @@ class Recipe:
     chat_weight: float = 2.0  # dev: own-chat negativity F1 0.68 at 0.5, 0.90 at 2, 0.92 at 5; COLD dev 0.89 -> 0.83
     # LCCC turns as chatter: dev (off-topic head alone, full model) chat F1 (AP) / conversations F1 (AP)
     # 0.800 (0.880) / 0.783 (0.868) at 1500, 0.830 (0.892) / 0.815 (0.886) at 500, 0.830 (0.900) /
-    # 0.829 (0.895) at 250; TV-style dialogue taught "a conversational reply is chatter" (eval-notes)
+    # 0.829 (0.895) at 250; social-media dialogue taught "a conversational reply is chatter" (eval-notes)
     lccc_turns: int = 250
     # COLD comments about prejudice say nothing on negativity (train and dev); see datasets.PREJUDICE_TALK
     cold_prejudice_talk_unknown: bool = True
