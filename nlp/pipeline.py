@@ -486,8 +486,6 @@ class Pipeline:
         after = self.classifier.preamble_view_labels() if prepared.tails is not None else ()
         for label in self.classifier.labels:
             wanted = dict.fromkeys(rows[i] for i, labels in enumerate(decided) if label in labels)
-            # a label also read after a greeting quotes that part: the greeting is never the evidence
-            quoted = {t: int(prepared.tails[t]) if label in after and prepared.tails[t] >= 0 else t for t in wanted}
             missing = []
             with self._terms_lock:
                 for t in wanted:
@@ -499,17 +497,18 @@ class Pipeline:
             if not missing:
                 continue
             weights = self._weights[label]
+            # a label also read after a greeting quotes that part: the greeting is never the evidence
+            sources = [int(prepared.tails[t]) if label in after and prepared.tails[t] >= 0 else t for t in missing]
             if prepared.terms is not None:
                 ranks = self._ranks.get(label)
                 if ranks is None:  # a bot's pipeline never needs them: not at start-up
                     ranks = self._ranks[label] = weight_ranks(weights)
-                sources = [quoted[t] for t in missing]
                 computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, sources, ranks=ranks)
             else:  # a bot's few messages: no candidates from the text stage
-                computed = [top_terms(prepared.unique[quoted[t]], weights) for t in missing]
+                computed = [top_terms(prepared.unique[source], weights) for source in sources]
             computed = [
-                terms if quoted[t] == t else placed_in(terms, prepared.unique[t].raw, prepared.unique[quoted[t]].raw)
-                for t, terms in zip(missing, computed, strict=True)
+                terms if source == t else placed_in(terms, prepared.unique[t].raw, prepared.unique[source].raw)
+                for t, source, terms in zip(missing, sources, computed, strict=True)
             ]
             with self._terms_lock:
                 for t, terms in zip(missing, computed, strict=True):
