@@ -100,6 +100,23 @@ def test_train_eval_and_score_an_operators_own_model(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--text-workers" in bad.output
 
 
+def test_score_explains_by_occlusion_when_asked_and_refuses_an_unknown_way(tmp_path: Path) -> None:
+    model = str(DATA.parent / "models" / "encoder-free")
+    archive = _labelled(tmp_path / "chat.jsonl", [{"id": "n1", "text": "真是个蠢货，说了三遍还不懂"}])
+    out = tmp_path / "scored.jsonl"
+    rows = {}
+    for explain in ("weights", "occlusion"):
+        result = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--explain", explain])
+        assert result.exit_code == 0, result.output
+        (rows[explain],) = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert rows["occlusion"]["scores"] == rows["weights"]["scores"]  # only the reasons differ
+    assert rows["occlusion"]["reasons"][0].startswith("攻击性用语「蠢货」")
+    bad = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--explain", "shap"])
+    assert bad.exit_code == 2 and "--explain" in bad.output
+    ray = runner.invoke(app, ["score", str(tmp_path), "-o", str(out), "--engine", "ray", "--explain", "occlusion"])
+    assert ray.exit_code == 2 and "local engine" in ray.output
+
+
 def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:
     train = _labelled(tmp_path / "bad.jsonl", [{"text": "收到", "labels": []}, {"text": "买买买", "labels": ["spam"]}])
     args = ["train", str(train), "--dev", str(train), "--no-chat-data", "--encoder", "none", "-o", str(tmp_path / "m")]

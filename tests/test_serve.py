@@ -250,6 +250,20 @@ def test_service_keeps_vectors_on_disk_across_restarts_when_asked(tmp_path: Path
     assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 1
 
 
+def test_service_explains_by_occlusion_when_set(tmp_path: Path) -> None:
+    from nlp.classify.model_files import DEFAULT_MODEL_DIR
+    from nlp.io import Message
+    from nlp.serve import Settings
+    from nlp.serve.app import Service
+
+    model = DEFAULT_MODEL_DIR.parent / "encoder-free"
+    service = Service(Settings(model=model, db=tmp_path / "serve.db", explain="occlusion"))
+    (verdict,) = service.pipeline.score([Message(text="真是个蠢货，说了三遍还不懂", id="1")])
+    assert verdict.reasons[0].startswith("攻击性用语「蠢货」"), verdict.reasons
+    with pytest.raises(ValueError, match="weights or occlusion"):
+        Service(Settings(model=model, db=tmp_path / "other.db", explain="shap"))
+
+
 def test_qunshao_serve_prints_what_dry_run_would_do(tmp_path: Path) -> None:
     """The command an operator runs: the service's own log lines (dry-run decisions, restored
     state) reach the console beside uvicorn's, not only a test's log capture."""

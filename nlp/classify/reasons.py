@@ -112,7 +112,7 @@ def _choose(
     chosen: list[str] = []
     cutting: list[str] = []
     for gram, start, end in grams:
-        if _overlaps(gram, chosen):
+        if overlaps(gram, chosen):
             continue
         if _straddled(text, start, words, windows) or _straddled(text, end, words, windows):
             if len(cutting) < k:
@@ -125,12 +125,12 @@ def _choose(
         return chosen
     out: list[str] = []
     for gram in cutting:
-        if not _overlaps(gram, out):
+        if not overlaps(gram, out):
             out.append(gram)
     return out
 
 
-def _overlaps(gram: str, chosen: list[str]) -> bool:
+def overlaps(gram: str, chosen: list[str]) -> bool:
     """Whether ``gram`` lies inside a chosen one or holds one (a reason quotes each piece once)."""
     return any(gram in other or other in gram for other in chosen)
 
@@ -148,7 +148,7 @@ def top_terms(analysis: TextAnalysis, weights: np.ndarray, k: int = 2) -> list[t
     positive = np.flatnonzero(gram_weights > 0)
     text = analysis.deobfuscated
     order = positive[np.argsort(-gram_weights[positive], kind="stable")].tolist()
-    return _placed(analysis, _choose(_spans(text, (grams[i] for i in order)), text, k))
+    return placed(analysis, _choose(_spans(text, (grams[i] for i in order)), text, k))
 
 
 def _spans(text: str, grams: Iterable[str]) -> Iterator[tuple[str, int, int]]:
@@ -209,11 +209,13 @@ def top_terms_of_batch(
         ranked = (
             (text[gram_starts[e] : gram_ends[e]], gram_starts[e], gram_ends[e]) for e in range(bounds[g], bounds[g + 1])
         )
-        found[exact[who]] = _placed(analyses[exact[who]], _choose(ranked, text, k, words))
+        found[exact[who]] = placed(analyses[exact[who]], _choose(ranked, text, k, words))
     return [found[t] for t in texts]
 
 
-def _placed(analysis: TextAnalysis, grams: list[str]) -> list[tuple[str, int]]:
+def placed(analysis: TextAnalysis, grams: list[str]) -> list[tuple[str, int]]:
+    """Each term with its 1-based position in the message as sent (0 when only the normalised or
+    de-obfuscated form holds it)."""
     return [(gram, analysis.raw.find(gram) + 1) for gram in grams]
 
 

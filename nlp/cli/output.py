@@ -1,5 +1,5 @@
-"""What every command prints the same way: skipped-record notices, tables of rows, and the error
-that ends a command whose input file is unusable."""
+"""What every command does the same way: skipped-record notices, tables of rows, the error that
+ends a command whose input file is unusable, and the options shared by the commands that score."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from nlp.io import Message, RecordError, read_messages
 
 if TYPE_CHECKING:
     from nlp.classify import GroupProfile
+    from nlp.classify.occlusion import Occlusion
 
 err = Console(stderr=True)
 
@@ -57,6 +58,23 @@ def by_group_and_time(messages: Sequence[Message]) -> list[Message]:
     """Messages grouped, each group in time order (records without a time keep their place)."""
     order = sorted(range(len(messages)), key=lambda i: (messages[i].group, messages[i].ts or datetime.min, i))
     return [messages[i] for i in order]
+
+
+EXPLAIN_HELP = (
+    "How reasons find the words they quote: weights (the heads' heaviest n-grams; fast) or occlusion "
+    "(for negativity, the words whose removal lowers its score most: better evidence, one more "
+    "scoring per word of each flagged message)."
+)
+
+
+def explain_rule(explain: str) -> Occlusion | None:
+    """``--explain`` for every command that writes reasons: the pipeline's ``occlusion`` setting."""
+    from nlp.classify.occlusion import explain_setting
+
+    try:
+        return explain_setting(explain)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--explain") from None
 
 
 def read_groups(path: Path | None) -> dict[str, GroupProfile] | None:

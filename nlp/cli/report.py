@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, by_group_and_time, err, read_archives, read_groups
+from nlp.cli.output import (
+    EXPLAIN_HELP,
+    SkippedRecords,
+    by_group_and_time,
+    err,
+    explain_rule,
+    read_archives,
+    read_groups,
+)
 
 
 def report_command(
@@ -18,6 +26,8 @@ def report_command(
     model: Annotated[Path, typer.Option(help="Classifier model directory.")] = DEFAULT_MODEL_DIR,
     groups: Annotated[Path | None, typer.Option(help="Group purposes: YAML/JSON {group: {topic, examples}}.")] = None,
     title: Annotated[str, typer.Option(help="Report title.")] = "群健康报告",
+    # a report is read by people, one flagged message at a time: the better evidence by default
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "occlusion",
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
 ) -> None:
     """Per group: activity, health metrics, label rates, topics over time, conflict alerts, a summary."""
@@ -30,12 +40,13 @@ def report_command(
     from nlp.topics import TopicModel
 
     profiles = read_groups(groups)
+    occlusion = explain_rule(explain)
     report = SkippedRecords()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("读取 (reading)", total=5)
         messages = by_group_and_time(read_archives(inputs, strict, report))
         progress.update(task, advance=1, description="评分 (scoring)")
-        pipeline = Pipeline(model, profiles=profiles)
+        pipeline = Pipeline(model, profiles=profiles, occlusion=occlusion)
         verdicts = [v for start in range(0, len(messages), 512) for v in pipeline.score(messages[start : start + 512])]
         progress.update(task, advance=1, description="话题 (topics)")
         encoder = pipeline.classifier.encoder or Encoder()

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import SkippedRecords, err, read_groups, rows_table
+from nlp.cli.output import EXPLAIN_HELP, SkippedRecords, err, explain_rule, read_groups, rows_table
 from nlp.gc_policy import batch_gc
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
@@ -75,6 +75,7 @@ def score_command(
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
     show: Annotated[int, typer.Option(help="Print this many flagged messages as a table on stderr.")] = 0,
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "weights",
     engine: Annotated[str, typer.Option(help="local, or ray: INPUT is a directory of shards, OUTPUT a directory.")] = (
         "local"
     ),
@@ -85,7 +86,10 @@ def score_command(
     """Label every message as ad / negativity / offtopic, with scores, a suggestion and reasons."""
     from nlp.pipeline import Pipeline
 
+    occlusion = explain_rule(explain)
     if engine == "ray":
+        if occlusion is not None:
+            raise typer.BadParameter("occlusion runs on the local engine only", param_hint="--explain")
         _score_on_ray(inputs, output, model, workers, address, output_format, device)
         return
     if engine != "local":
@@ -119,6 +123,7 @@ def score_command(
         backend=backend,
         vector_cache=vector_cache,
         text_workers=_text_workers(text_workers),
+        occlusion=occlusion,
     )
     if checkpoint.state is not None:
         try:

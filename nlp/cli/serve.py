@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from nlp.classify.model_files import DEFAULT_MODEL_DIR
-from nlp.cli.output import err, read_groups
+from nlp.cli.output import EXPLAIN_HELP, err, explain_rule, read_groups
 
 
 def _is_loopback(host: str) -> bool:
@@ -60,12 +60,14 @@ def serve_command(
         float,
         typer.Option(min=0, help="Save what was learnt of each group (into --db) at most this often, and at shutdown."),
     ] = 30.0,
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "weights",
 ) -> None:
     """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
     import uvicorn
 
     from nlp.serve import Settings, create_app
 
+    explain_rule(explain)  # as a bad --groups file: stopped here, not inside the server's startup
     read_groups(groups)  # a bad file stops here, with a message, not inside the server's startup
 
     token = token or os.environ.get("QUNSHAO_TOKEN") or None
@@ -85,6 +87,7 @@ def serve_command(
         vector_cache=vector_cache,
         groups=groups,
         state_seconds=state_seconds,
+        explain=explain,
     )
     uvicorn.run(
         create_app(settings),
