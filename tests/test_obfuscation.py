@@ -67,6 +67,15 @@ CASES = [
     ("月入过万不是梦", "money", "月入过万", False),
     ("¥299 包报名", "money", "¥299", False),
     ("佣金30元一单", "money", "30元", False),
+    # prices per item and discounts, as sellers write them without a unit of money
+    ("小猫打完疫苗了，六百一只，包邮", "money", "六百一只", False),
+    ("私教课199一节，十节起买", "money", "199一节", False),
+    ("会员日全场七折", "money", "七折", False),
+    ("精华液买一送一，今晚截止", "money", "买一送一", False),
+    ("店庆满200减30", "money", "满200减30", False),
+    # an invitation to buy from the writer
+    ("自家种的橙子，要的联系我", "contact_cue", "联系我", False),
+    ("面膜还有十盒，要的找我拿", "contact_cue", "找我拿", False),
 ]
 
 
@@ -102,6 +111,23 @@ def test_case_count_covers_the_brief() -> None:
 )
 def test_ordinary_text_has_no_contact_signal(message: str) -> None:
     assert analyze(message).contacts == ()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "钓了条五十一斤的大青鱼",  # 51 jin, not fifty a jin
+        "我一个人去就行",
+        "每个人交一份作业",
+        "今天折腾了一整天",
+        "婴儿车折叠起来很方便",
+        "第一折就断了，重新叠",
+        "有事找我，别客气",
+        "送你回家吧",
+    ],
+)
+def test_ordinary_text_has_no_price_or_invitation(message: str) -> None:
+    assert [s.kind for s in analyze(message).signals if s.kind in ("money", "contact_cue")] == []
 
 
 def test_contact_cue_without_id_is_still_reported() -> None:
@@ -297,6 +323,13 @@ def test_contact_pattern_prechecks_hold_for_every_match() -> None:
         "月赚3万",
         "周结两千",
         "三百块钱",
+        "八百一只",
+        "30块每份",
+        "3.8折",
+        "九折",
+        "买二送一",
+        "满300减50",
+        "第二件半价",
     ]
     # and every shape of a phone number and a group number
     numbers = ["13800001111", "+8613800001111", "138****5678", "138xxxx5678", "138******11", "群号：123456",

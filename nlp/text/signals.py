@@ -97,6 +97,8 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
             # the terse forms of 黑产 and gambling posts: a bare 私 closing the offer (`有意私`, not
             # 自私/隐私/走私), 滴滴我 / dd我 (message me), 加我 not followed by a count (`算我一个`)
             r"|(?<![自隐无公走偏营徇藏])私(?=$|[^\w])|滴滴?我|dd我|加我(?![一两几们])"
+            # an invitation to buy from the writer: 想要的联系我, 找我拿货 (not a bare 找我: 有事找我)
+            r"|联系我|找我(?:拿货?|买|下单|报名|咨询|领取?|预约|订)"
         ),
         0,
     ),
@@ -108,6 +110,13 @@ _CONTACT_PATTERNS: list[tuple[SignalKind, re.Pattern[str], int]] = [
             r"|(?:日|月|周|天|年)(?:入|赚|收入|结|薪|收益)(?:过|超|破|上)?"
             r" ?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万两几]+) ?(?:万|w|k|千|百|元|块)?\+?"
             r"|[一二三四五六七八九十百千万两几]+(?:元|块钱)"
+            # a price per item, the way sellers write it without a unit of money: 八百一只, 199一节,
+            # 30块每份 (a Chinese numeral must end in 百/千/万 or one digit after them: 五十一斤 is 51斤)
+            r"|(?:\d+(?:\.\d+)?|[一二三四五六七八九十两几]*[百千万][一二三四五六七八九]?) ?(?:元|块钱?)? ?[一每]"
+            r"(?:只|个|件|套|份|斤|盒|瓶|次|节|课时?|小时|晚|位|张|本|条|箱|袋)"
+            # discounts and bundle offers: 七折, 3.8折, 买二送一, 满300减50, 第二件半价
+            r"|(?<![\d.第])(?:\d(?:\.\d)?|[一二三四五六七八九](?:点[一二三四五六七八九])?)折(?![腾磨叠断])"
+            r"|买[一二三四五\d]送[一二三\d]|满\d+减\d+|第二件半价"
         ),
         0,
     ),
@@ -139,11 +148,15 @@ _CONTACT_SCANS: list[tuple[SignalKind, Callable[[str], object], re.Pattern[str],
             # qq_group: 群 and a number of 6+ digits (a bare 群 is in one message in ten)
             lambda text: "群" in text and _SIX_DIGITS.search(text) is not None,
             # contact_cue (a bare 群 or 主 is in every other message)
-            re.compile(r"加|\+|私|扫|进群|链接|主页|滴|dd我").search,
+            re.compile(r"加|\+|私|扫|进群|链接|主页|滴|dd我|联系我|找我").search,
             # money: a currency sign or word, a unit (元 块 美元/美金), or an income word after a
             # period (日入 月赚 周结 年薪 天收入): the most expensive pattern, and most messages have none
             # of these (a bare 收 or 结 let every 收到 and 结果 in)
-            re.compile(r"¥|\$|rmb|人民币|元|块|美[元金]|[日月周天年][入赚收结薪]").search,
+            # (or what a price per item, a discount or a bundle needs: 一只/每份, 折, 送, 满N, 半价)
+            re.compile(
+                r"¥|\$|rmb|人民币|元|块|美[元金]|[日月周天年][入赚收结薪]|折|送|满\d|半价"
+                r"|[一每](?:[只个件套份斤盒瓶次节课晚位张本条箱袋]|小时)"
+            ).search,
         ],
         strict=True,
     )
