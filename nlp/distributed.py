@@ -20,7 +20,10 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nlp.classify.occlusion import Occlusion
 
 INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".txt", ".parquet")
 
@@ -75,13 +78,22 @@ def score_shard(pipeline, source: Path, target: Path, batch_size: int = 1024) ->
 class _ShardScorer:
     """The Ray actor: loads the pipeline once, then scores whole shards."""
 
-    def __init__(self, model: str, output_dir: str, output_format: str, device: str, fail_once_dir: str | None):
+    def __init__(
+        self,
+        model: str,
+        output_dir: str,
+        output_format: str,
+        device: str,
+        fail_once_dir: str | None,
+        occlusion: Occlusion | None = None,
+    ):
         from nlp.gc_policy import use_batch_thresholds
         from nlp.pipeline import Pipeline
 
         use_batch_thresholds()  # an actor's process only scores shards
         self.pipeline_args = (model, device)
-        self.pipeline = Pipeline(model, device=device)
+        self.occlusion = occlusion
+        self.pipeline = Pipeline(model, device=device, occlusion=occlusion)
         self.output_dir = Path(output_dir)
         self.output_format = output_format
         self.fail_once_dir = fail_once_dir
@@ -99,7 +111,7 @@ class _ShardScorer:
                     os._exit(1)
             target = self.output_dir / f"{source.stem}.{self.output_format}"
             # a fresh pipeline per shard: group state must not leak from one shard into the next
-            self.pipeline = Pipeline(self.pipeline.classifier, device=self.pipeline_args[1])
+            self.pipeline = Pipeline(self.pipeline.classifier, device=self.pipeline_args[1], occlusion=self.occlusion)
             result = score_shard(self.pipeline, source, target)
             for key in out:
                 out[key].append(getattr(result, key))
@@ -115,8 +127,10 @@ def score_with_ray(
     output_format: str = "jsonl",
     device: str = "auto",
     fail_once_dir: str | None = None,
+    occlusion: Occlusion | None = None,
 ) -> list[ShardResult]:
-    """Score every shard of ``input_dir`` into ``output_dir`` on a Ray cluster (local without ``address``)."""
+    """Score every shard of ``input_dir`` into ``output_dir`` on a Ray cluster (local without
+    ``address``); ``occlusion`` as :class:`~nlp.pipeline.Pipeline` takes it."""
     try:
         import ray
     except ImportError:  # pragma: no cover - depends on the optional extra
@@ -141,7 +155,7 @@ def score_with_ray(
             warnings.simplefilter("ignore")  # max_restarts/max_task_retries go through ray_remote_args
             scored = dataset.map_batches(
                 _ShardScorer,
-                fn_constructor_args=(str(model), str(output_dir), output_format, device, fail_once_dir),
+                fn_constructor_args=(str(model), str(output_dir), output_format, device, fail_once_dir, occlusion),
                 batch_size=1,
                 concurrency=workers,
                 num_gpus=gpus,

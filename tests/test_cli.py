@@ -113,8 +113,6 @@ def test_score_explains_by_occlusion_when_asked_and_refuses_an_unknown_way(tmp_p
     assert rows["occlusion"]["reasons"][0].startswith("攻击性用语「蠢货」")
     bad = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--explain", "shap"])
     assert bad.exit_code == 2 and "--explain" in bad.output
-    ray = runner.invoke(app, ["score", str(tmp_path), "-o", str(out), "--engine", "ray", "--explain", "occlusion"])
-    assert ray.exit_code == 2 and "local engine" in ray.output
 
 
 def test_train_rejects_unknown_labels_naming_the_line(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,9 @@ from nlp.cli.output import EXPLAIN_HELP, SkippedRecords, err, explain_rule, read
 from nlp.gc_policy import batch_gc
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
+
+if TYPE_CHECKING:
+    from nlp.classify.occlusion import Occlusion
 
 # A checkpoint holds every group's learnt centroid (MBs for many groups in encoder-free mode), so it
 # is written at most this often by default (--checkpoint-seconds): a killed run redoes at most these
@@ -88,9 +91,7 @@ def score_command(
 
     occlusion = explain_rule(explain)
     if engine == "ray":
-        if occlusion is not None:
-            raise typer.BadParameter("occlusion runs on the local engine only", param_hint="--explain")
-        _score_on_ray(inputs, output, model, workers, address, output_format, device)
+        _score_on_ray(inputs, output, model, workers, address, output_format, device, occlusion)
         return
     if engine != "local":
         raise typer.BadParameter(f"{engine!r}: choose local or ray", param_hint="--engine")
@@ -259,14 +260,21 @@ def _flagged_row(message_id: str, text: str, verdict) -> tuple[str, str, str, st
 
 
 def _score_on_ray(
-    inputs: list[Path], output: str, model: Path, workers: int, address: str | None, output_format: str, device: str
+    inputs: list[Path],
+    output: str,
+    model: Path,
+    workers: int,
+    address: str | None,
+    output_format: str,
+    device: str,
+    occlusion: Occlusion | None,
 ) -> None:
     from nlp.distributed import score_with_ray
 
     if len(inputs) != 1 or not inputs[0].is_dir():
         raise typer.BadParameter("with --engine ray, give one input directory of shards", param_hint="INPUTS")
     try:
-        results = score_with_ray(inputs[0], output, model, workers, address, output_format, device)
+        results = score_with_ray(inputs[0], output, model, workers, address, output_format, device, occlusion=occlusion)
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         err.print(f"[red]错误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
