@@ -117,7 +117,7 @@ class Pipeline:
     (:mod:`nlp.classify.broadcast`; ``None``: off). ``occlusion`` finds the words a flagged
     message's reasons quote, for its labels, by scoring the message without each word
     (:mod:`nlp.classify.occlusion`; ``None``, the default: the heads' heaviest n-grams, as for
-    other labels; occlusion scores each flagged text once more per candidate word: a quarter to
+    other labels; occlusion scores each flagged text once more per candidate word: a fifth to
     two fifths slower on an archive where one message in eleven is hostile).
     ``text_workers`` moves the text stage of :meth:`score_stream` into that many processes
     (``"auto"``: one per core where the text stage bounds the run). It is off by default in Python

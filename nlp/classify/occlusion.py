@@ -10,8 +10,9 @@ the evidence (``臭脚``, ``老几``). The log-odds, not the probability: a mess
 (0.99) barely moves in probability whatever is removed.
 
 On the team's dev messages with marked evidence (``data/labelled/negativity_evidence_dev.jsonl``,
-``scripts/evaluate_reasons.py``) the first quoted term named the evidence in 0.49 of flagged
-messages by weights and 0.92 by occlusion (full model; encoder-free 0.48 -> 0.80). The cost is one
+``scripts/evaluate_reasons.py``) the first quoted term named the evidence in about half of the
+flagged messages by weights and in about nine of ten by occlusion (full model; encoder-free about
+half -> four in five; docs/eval-reasons.md has the current numbers). The cost is one
 more scoring per candidate word of each flagged text (cached per text by the pipeline), so it is
 kept to the labels where weights explain badly (negativity; an ad's reasons are mostly its contact
 details).
