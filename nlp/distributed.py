@@ -20,10 +20,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from nlp.classify.occlusion import Occlusion
+from typing import Any
 
 INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".txt", ".parquet")
 
@@ -85,15 +82,15 @@ class _ShardScorer:
         output_format: str,
         device: str,
         fail_once_dir: str | None,
-        occlusion: Occlusion | None = None,
+        explain: str = "auto",
     ):
         from nlp.gc_policy import use_batch_thresholds
         from nlp.pipeline import Pipeline
 
         use_batch_thresholds()  # an actor's process only scores shards
         self.pipeline_args = (model, device)
-        self.occlusion = occlusion
-        self.pipeline = Pipeline(model, device=device, occlusion=occlusion)
+        self.explain = explain
+        self.pipeline = Pipeline(model, device=device, explain=explain)
         self.output_dir = Path(output_dir)
         self.output_format = output_format
         self.fail_once_dir = fail_once_dir
@@ -111,7 +108,7 @@ class _ShardScorer:
                     os._exit(1)
             target = self.output_dir / f"{source.stem}.{self.output_format}"
             # a fresh pipeline per shard: group state must not leak from one shard into the next
-            self.pipeline = Pipeline(self.pipeline.classifier, device=self.pipeline_args[1], occlusion=self.occlusion)
+            self.pipeline = Pipeline(self.pipeline.classifier, device=self.pipeline_args[1], explain=self.explain)
             result = score_shard(self.pipeline, source, target)
             for key in out:
                 out[key].append(getattr(result, key))
@@ -127,10 +124,10 @@ def score_with_ray(
     output_format: str = "jsonl",
     device: str = "auto",
     fail_once_dir: str | None = None,
-    occlusion: Occlusion | None = None,
+    explain: str = "auto",
 ) -> list[ShardResult]:
     """Score every shard of ``input_dir`` into ``output_dir`` on a Ray cluster (local without
-    ``address``); ``occlusion`` as :class:`~nlp.pipeline.Pipeline` takes it."""
+    ``address``); ``explain`` as :class:`~nlp.pipeline.Pipeline` takes it."""
     try:
         import ray
     except ImportError:  # pragma: no cover - depends on the optional extra
@@ -155,7 +152,7 @@ def score_with_ray(
             warnings.simplefilter("ignore")  # max_restarts/max_task_retries go through ray_remote_args
             scored = dataset.map_batches(
                 _ShardScorer,
-                fn_constructor_args=(str(model), str(output_dir), output_format, device, fail_once_dir, occlusion),
+                fn_constructor_args=(str(model), str(output_dir), output_format, device, fail_once_dir, explain),
                 batch_size=1,
                 concurrency=workers,
                 num_gpus=gpus,

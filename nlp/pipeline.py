@@ -27,10 +27,19 @@ from nlp.classify.broadcast import DEFAULT_BROADCAST_RULE, BroadcastMemory, Broa
 from nlp.classify.classifier import Prepared
 from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
-from nlp.classify.occlusion import Occlusion, occlusion_terms
+from nlp.classify.occlusion import DEFAULT_OCCLUSION, Occlusion, occlusion_terms
 from nlp.classify.profile import admin_moderation, allows_ad, stated_purpose
-from nlp.classify.reasons import placed_in, reasons_for, top_terms, top_terms_of_batch, weight_ranks
+from nlp.classify.reasons import (
+    explain_mode,
+    placed,
+    placed_in,
+    reasons_for,
+    top_terms,
+    top_terms_of_batch,
+    weight_ranks,
+)
 from nlp.classify.thread import DEFAULT_THREAD_CONTEXT, ThreadContext, ThreadMemory
+from nlp.classify.words import WORD_LABELS, top_words
 from nlp.embed import Encoder
 from nlp.gc_policy import use_batch_thresholds
 from nlp.io import Message
@@ -114,11 +123,10 @@ class Pipeline:
     again (same verdicts; for measuring). ``thread_context`` judges a reply's off-topic score with
     the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone), and
     ``broadcast`` raises the ad score of one member's same text posted to many groups
-    (:mod:`nlp.classify.broadcast`; ``None``: off). ``occlusion`` finds the words a flagged
-    message's reasons quote, for its labels, by scoring the message without each word
-    (:mod:`nlp.classify.occlusion`; ``None``, the default: the heads' heaviest n-grams, as for
-    other labels; occlusion scores each flagged text once more per candidate word: a fifth to
-    two fifths slower on an archive where one message in eleven is hostile).
+    (:mod:`nlp.classify.broadcast`; ``None``: off). ``explain`` is how a negativity reason finds
+    the words it quotes (:data:`~nlp.classify.reasons.EXPLAIN_CHOICES`: ``grams``, ``words``,
+    ``occlusion`` with the settings ``occlusion``; ``auto``: words with a sentence encoder, grams
+    without one).
     ``text_workers`` moves the text stage of :meth:`score_stream` into that many processes
     (``"auto"``: one per core where the text stage bounds the run). It is off by default in Python
     because spawned processes re-import the caller's main module, which must then guard its work
@@ -140,7 +148,8 @@ class Pipeline:
         text_workers: int | Literal["auto"] = 0,
         thread_context: ThreadContext | None = DEFAULT_THREAD_CONTEXT,
         broadcast: BroadcastRule | None = DEFAULT_BROADCAST_RULE,
-        occlusion: Occlusion | None = None,
+        explain: str = "auto",
+        occlusion: Occlusion = DEFAULT_OCCLUSION,
     ) -> None:
         self.classifier = (
             model
@@ -152,6 +161,7 @@ class Pipeline:
         self.dedup = dedup
         self.thread_context = thread_context
         self.broadcast = broadcast
+        self.explain = explain_mode(explain, self.classifier.encoder is not None)
         self.occlusion = occlusion
         self._broadcasts = BroadcastMemory()
         self.text_workers = self._resolve_text_workers(text_workers)
@@ -487,9 +497,11 @@ class Pipeline:
         self, prepared: Prepared, decided: list[list[str]], rows: list[int]
     ) -> dict[tuple[str, int], list[tuple[str, int]]]:
         """The terms that reasons quote, per flagged label and distinct text of the batch, cached
-        (bounded) across batches: archives repeat the same ads. For ``occlusion``'s labels, the
-        words whose removal lowers the score most, all texts' variants scored at once; for the
-        others, the heads' heaviest n-grams, ranked for the whole batch at once."""
+        (bounded) across batches: archives repeat the same ads. By ``explain``: with occlusion, for
+        its labels, the words whose removal lowers the score most, all texts' variants scored at
+        once; with words, for :data:`~nlp.classify.words.WORD_LABELS` (negativity), the words the
+        head's n-gram weights rest on; otherwise the heads' heaviest n-grams, ranked for the whole
+        batch at once."""
         found: dict[tuple[str, int], list[tuple[str, int]]] = {}
         after = self.classifier.preamble_view_labels() if prepared.tails is not None else ()
         for label in self.classifier.labels:
@@ -507,10 +519,14 @@ class Pipeline:
             weights = self._weights[label]
             # a label also read after a greeting quotes that part: the greeting is never the evidence
             sources = [int(prepared.tails[t]) if label in after and prepared.tails[t] >= 0 else t for t in missing]
-            if self.occlusion is not None and label in self.occlusion.labels:
+            if self.explain == "occlusion" and label in self.occlusion.labels:
                 computed = occlusion_terms(
                     [prepared.unique[source] for source in sources], self._scorer(label), self.occlusion
                 )
+            elif self.explain == "words" and label in WORD_LABELS:
+                computed = [
+                    placed(prepared.unique[source], top_words(prepared.unique[source], weights)) for source in sources
+                ]
             elif prepared.terms is not None:
                 ranks = self._ranks.get(label)
                 if ranks is None:  # a bot's pipeline never needs them: not at start-up

@@ -5,18 +5,19 @@
 The team marked, in each hostile message of its own chat dev and test sets, the words that carry
 the hostility (``data/labelled/negativity_evidence_{dev,test}.jsonl``: ``人肉`` in
 ``再吵我就人肉你，把你信息发出来``; several where more than one would do). Each message goes
-through :class:`~nlp.pipeline.Pipeline` alone, as a bot would send it, with reasons found by the
-heads' weights (the default) and by occlusion (:mod:`nlp.classify.occlusion`); for the messages the
-model flags as negativity, the terms its reasons quote (``攻击性用语「X」，第N字``) are compared
-with the marks. A term names the evidence when one lies inside the other or they share two or more
+through :class:`~nlp.pipeline.Pipeline` alone, as a bot would send it, with each way of finding the
+words a reason quotes (``explain``: the head's heaviest 2-3-grams, words weighed by the n-grams
+they touch, occlusion; :data:`nlp.classify.reasons.EXPLAIN_CHOICES`); for the messages the model
+flags as negativity, the terms its reasons quote (``攻击性用语「X」，第N字``) are compared with the
+marks. A term names the evidence when one lies inside the other or they share two or more
 characters at the same place in the message.
 
 Measured: *first* (the first quoted term names the evidence), *any* (some quoted term does),
 *term precision* (quoted terms that do, over all quoted), *none* (flagged messages with no term,
 only "no single word"). Also the cost: messages/s of ``Pipeline.score`` on the benchmark's
 synthetic archive (``scripts/bench.py``: built from the team's chat texts, about one message in
-ten flagged as hostile) with each setting. Occlusion's settings were chosen on dev; test was
-marked before anything was run on it and is reported only.
+ten flagged as hostile) with each setting. Every setting was chosen on dev; test was marked
+before anything was run on it and is reported only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from bench import synthetic_archive  # noqa: E402  (scripts/, beside this one)
 from bench_encoder import cpu_name  # noqa: E402
 
 from nlp.classify.model_files import load_classifier  # noqa: E402
-from nlp.classify.occlusion import DEFAULT_OCCLUSION  # noqa: E402
 from nlp.io import Message  # noqa: E402
 from nlp.pipeline import Pipeline  # noqa: E402
 
@@ -124,12 +124,13 @@ def main() -> None:
     parser.add_argument("--archive", type=int, default=3000, help="synthetic archive size for the cost (0: skip)")
     args = parser.parse_args()
 
-    settings = {"weights": None, "occlusion": DEFAULT_OCCLUSION}
+    settings = ("grams", "words", "occlusion")
     lines = [
         "# Negativity reasons: do they quote the hostile words?",
         "",
         f"Command: `python scripts/evaluate_reasons.py --output docs/eval-reasons.md` ({date.today()}), "
-        f"on {cpu_name()}, {platform.machine()}. How it is measured: the script's docstring.",
+        f"on {cpu_name()}, {platform.machine()}. How it is measured: the script's docstring. "
+        "`auto`, the default, is words with a sentence encoder (full) and grams without one.",
         "",
         "| model | split | explain | flagged / marked | first | any | term precision | none |",
         "|---|---|---|---|---:|---:|---:|---:|",
@@ -139,8 +140,8 @@ def main() -> None:
         clf = load_classifier(ROOT / model)
         for split in args.splits:
             rows = load_evidence(ROOT / "data" / "labelled" / f"negativity_evidence_{split}.jsonl")
-            for name, occlusion in settings.items():
-                m = measure(Pipeline(clf, occlusion=occlusion, learn_groups=False), rows)
+            for name in settings:
+                m = measure(Pipeline(clf, explain=name, learn_groups=False), rows)
                 print(model, split, name, m, flush=True)
                 lines.append(
                     f"| {Path(model).name} | {split} | {name} | {m['flagged']} / {m['messages']} | {m['first']} | "
@@ -151,9 +152,9 @@ def main() -> None:
             messages = synthetic_archive(n, 0.34)
             warm_up = synthetic_archive(256, 0.34, seed=99)
             for round_ in (1, 2):  # the settings take turns: the VM's speed drifts
-                for name, occlusion in settings.items():
+                for name in settings:
                     # a fresh model each time: the encoder's in-memory cache must not carry the archive over
-                    pipeline = Pipeline(load_classifier(ROOT / model), occlusion=occlusion)
+                    pipeline = Pipeline(load_classifier(ROOT / model), explain=name)
                     pipeline.score(warm_up)  # jieba, the encoder's sessions
                     per_second, flagged = rate(pipeline, messages)
                     print(model, name, round(per_second), flush=True)

@@ -105,11 +105,11 @@ def test_score_explains_by_occlusion_when_asked_and_refuses_an_unknown_way(tmp_p
     archive = _labelled(tmp_path / "chat.jsonl", [{"id": "n1", "text": "真是个蠢货，说了三遍还不懂"}])
     out = tmp_path / "scored.jsonl"
     rows = {}
-    for explain in ("weights", "occlusion"):
+    for explain in ("grams", "occlusion"):
         result = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--explain", explain])
         assert result.exit_code == 0, result.output
         (rows[explain],) = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
-    assert rows["occlusion"]["scores"] == rows["weights"]["scores"]  # only the reasons differ
+    assert rows["occlusion"]["scores"] == rows["grams"]["scores"]  # only the reasons differ
     assert rows["occlusion"]["reasons"][0].startswith("攻击性用语「蠢货」")
     bad = runner.invoke(app, ["score", str(archive), "-o", str(out), "--model", model, "--explain", "shap"])
     assert bad.exit_code == 2 and "--explain" in bad.output

@@ -80,13 +80,12 @@ def test_score_command_with_the_ray_engine_writes_parquet(local_ray, shards: Pat
     assert len(rows) == 263 * 8 and len({r["id"] for r in rows}) == 263 * 8
     assert all(r["suggestion"] in ("block", "review", "pass") for r in rows)
     # the actors found negativity's words by occlusion, as a local pipeline does (text alone decides them)
-    from nlp.classify.occlusion import DEFAULT_OCCLUSION
     from nlp.io import Message
     from nlp.pipeline import Pipeline
 
     hostile = {r["text"]: r for r in rows if "negativity" in r["labels"]}
     assert hostile
-    local = Pipeline(MODEL, occlusion=DEFAULT_OCCLUSION).score([Message(text=t, id=t) for t in hostile])
+    local = Pipeline(MODEL, explain="occlusion").score([Message(text=t, id=t) for t in hostile])
     for verdict in local:
         words = [reason for reason in verdict.reasons if reason.startswith("攻击性用语")]
         assert words == [reason for reason in hostile[verdict.id]["reasons"] if reason.startswith("攻击性用语")]

@@ -9,7 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from nlp.classify.occlusion import DEFAULT_OCCLUSION, candidates, choose, explain_setting, occlusion_terms
+from nlp.classify.occlusion import occlusion_terms
+from nlp.classify.reasons import explain_mode
+from nlp.classify.words import candidates
 from nlp.io import Message
 from nlp.pipeline import Pipeline
 from nlp.text import analyze_many
@@ -26,15 +28,6 @@ def test_candidates_are_content_words_and_their_adjacent_pairs() -> None:
     assert len(candidates("。".join(["今天天气不错我们去公园散步"] * 10), most=5)) == 5
 
 
-def test_choose_takes_the_largest_falls_above_the_minimum_without_overlap() -> None:
-    words = ["老几", "说话", "老几说话", "轮"]
-    drops = np.array([1.2, 0.3, 1.5, 0.1])
-    assert choose(words, drops, k=2, min_drop=0.25) == ["老几说话"]  # the others lie inside it, or fall too little
-    assert choose(words[:2], drops[:2], k=2, min_drop=0.25) == ["老几", "说话"]
-    assert choose(words[:2], drops[:2], k=1, min_drop=0.25) == ["老几"]
-    assert choose(words, -drops, k=2, min_drop=0.25) == []  # removing them raised the score: no evidence
-
-
 def test_occlusion_terms_come_from_the_scorer_and_are_placed_in_the_message() -> None:
     """A scorer that only reacts to one word: that word is the evidence, at its place as sent."""
     texts = ["大家好，你这个废物别说了", "今天跑了十公里"]
@@ -47,11 +40,12 @@ def test_occlusion_terms_come_from_the_scorer_and_are_placed_in_the_message() ->
     assert terms[1] == []  # nothing lowers the score: nothing to quote
 
 
-def test_explain_setting_names_the_two_ways_and_refuses_others() -> None:
-    assert explain_setting("weights") is None
-    assert explain_setting("occlusion") is DEFAULT_OCCLUSION
-    with pytest.raises(ValueError, match="weights or occlusion"):
-        explain_setting("shap")
+def test_explain_auto_is_words_with_an_encoder_and_grams_without() -> None:
+    assert explain_mode("auto", has_encoder=True) == "words"
+    assert explain_mode("auto", has_encoder=False) == "grams"
+    assert explain_mode("occlusion", has_encoder=False) == "occlusion"
+    with pytest.raises(ValueError, match="choose one of auto, grams, words, occlusion"):
+        explain_mode("shap", has_encoder=True)
 
 
 @pytest.fixture(scope="session", params=["default", "encoder-free"])
@@ -59,9 +53,9 @@ def pipelines(request, onnx_encoder) -> tuple[Pipeline, Pipeline]:
     from nlp.classify.model_files import DEFAULT_MODEL_DIR
 
     encoder = onnx_encoder if request.param == "default" else None
-    weights = Pipeline(DEFAULT_MODEL_DIR.parent / request.param, encoder=encoder, learn_groups=False)
-    occlusion = Pipeline(weights.classifier, learn_groups=False, occlusion=DEFAULT_OCCLUSION)
-    return weights, occlusion
+    grams = Pipeline(DEFAULT_MODEL_DIR.parent / request.param, encoder=encoder, learn_groups=False, explain="grams")
+    occlusion = Pipeline(grams.classifier, learn_groups=False, explain="occlusion")
+    return grams, occlusion
 
 
 # (by the weights, the full model's reasons for the first quote 真是 and 不懂)

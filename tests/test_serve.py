@@ -260,7 +260,7 @@ def test_service_explains_by_occlusion_when_set(tmp_path: Path) -> None:
     service = Service(Settings(model=model, db=tmp_path / "serve.db", explain="occlusion"))
     (verdict,) = service.pipeline.score([Message(text="真是个蠢货，说了三遍还不懂", id="1")])
     assert verdict.reasons[0].startswith("攻击性用语「蠢货」"), verdict.reasons
-    with pytest.raises(ValueError, match="weights or occlusion"):
+    with pytest.raises(ValueError, match="choose one of"):
         Service(Settings(model=model, db=tmp_path / "other.db", explain="shap"))
 
 

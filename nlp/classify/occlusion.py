@@ -15,10 +15,10 @@ flagged messages by weights and in about nine of ten by occlusion (full model; e
 half -> four in five; docs/eval-reasons.md has the current numbers). The cost is one
 more scoring per candidate word of each flagged text (cached per text by the pipeline), so it is
 kept to the labels where weights explain badly (negativity; an ad's reasons are mostly its contact
-details).
+details), and chosen by a pipeline's ``explain="occlusion"``, not by default.
 
-May import :mod:`nlp.text` and :mod:`nlp.classify.reasons`; the classifier only through the
-scoring function it is given.
+May import :mod:`nlp.text`, :mod:`nlp.classify.reasons` and :mod:`nlp.classify.words` (whose
+candidate words it tries); the classifier only through the scoring function it is given.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlp.classify.reasons import overlaps, placed
-from nlp.text import Segmenter, TextAnalysis, default_segmenter
+from nlp.classify.reasons import placed
+from nlp.classify.words import candidates, choose_apart
+from nlp.text import TextAnalysis, default_segmenter
 
 # Texts -> the head's probability for each (the caller's model, one batch).
 Scorer = Callable[[list[str]], np.ndarray]
@@ -37,7 +38,8 @@ Scorer = Callable[[list[str]], np.ndarray]
 
 @dataclass(frozen=True)
 class Occlusion:
-    """How reasons are found by occlusion, and for which labels.
+    """How the words a reason quotes are found by occlusion (a pipeline's ``explain="occlusion"``),
+    and for which labels.
 
     ``min_drop``: the least fall in log-odds that makes a word evidence (0.25: the odds fall by a
     fifth; chosen on the dev evidence, where 0 to 0.25 gave the same first terms and 0.25 the
@@ -52,26 +54,6 @@ class Occlusion:
 
 
 DEFAULT_OCCLUSION = Occlusion()
-EXPLAIN_CHOICES = ("weights", "occlusion")
-
-
-def explain_setting(explain: str) -> Occlusion | None:
-    """A pipeline's ``occlusion`` from the name the CLI and the server take: ``weights`` (None: the
-    heads' heaviest n-grams) or ``occlusion``."""
-    if explain not in EXPLAIN_CHOICES:
-        raise ValueError(f"explain {explain!r}: choose {' or '.join(EXPLAIN_CHOICES)}")
-    return DEFAULT_OCCLUSION if explain == "occlusion" else None
-
-
-def candidates(text: str, segmenter: Segmenter | None = None, most: int = 16) -> list[str]:
-    """Content words of ``text`` (no stopword, no punctuation), then adjacent pairs of them, distinct,
-    at most ``most``."""
-    segmenter = segmenter or default_segmenter()
-    tokens = segmenter.cut(text)
-    content = [tok not in segmenter.stopwords and any(ch.isalnum() for ch in tok) for tok in tokens]
-    words = [tok for tok, keep in zip(tokens, content, strict=True) if keep]
-    pairs = [a + b for a, b, ka, kb in zip(tokens, tokens[1:], content, content[1:], strict=False) if ka and kb]
-    return list(dict.fromkeys(words + pairs))[:most]
 
 
 def without(text: str, word: str) -> str:
@@ -82,18 +64,6 @@ def without(text: str, word: str) -> str:
 def _log_odds(proba: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(proba, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
-
-
-def choose(words: Sequence[str], drops: np.ndarray, k: int = 2, min_drop: float = 0.25) -> list[str]:
-    """Up to ``k`` words by the fall their removal causes, largest first (ties in the given order),
-    none inside another, each falling by at least ``min_drop``."""
-    chosen: list[str] = []
-    for i in np.argsort(-np.asarray(drops), kind="stable").tolist():
-        if drops[i] < min_drop or len(chosen) == k:
-            break
-        if not overlaps(words[i], chosen):
-            chosen.append(words[i])
-    return chosen
 
 
 def occlusion_terms(
@@ -116,5 +86,6 @@ def occlusion_terms(
     for analysis, tried in zip(analyses, words, strict=True):
         base, variants = logits[at], logits[at + 1 : at + 1 + len(tried)]
         at += 1 + len(tried)
-        out.append(placed(analysis, choose(tried, base - variants, rule.k, rule.min_drop)))
+        drops = (base - variants).tolist()
+        out.append(placed(analysis, choose_apart(analysis.deobfuscated, tried, drops, rule.k, rule.min_drop)))
     return out

@@ -26,6 +26,27 @@ _CONTACT_REASON = {
     "money": "金额诱导「{text}」",
 }
 _TERM_REASON = {"ad": "广告用语", "negativity": "攻击性用语", "offtopic": "闲聊用语"}
+
+# How the terms a negativity reason quotes are found (the other labels always quote their heaviest
+# n-grams): ``grams``, the negativity head's heaviest char 2-3-grams (batched, the cheapest);
+# ``words``, content words weighed by the n-grams they touch (:mod:`nlp.classify.words`; a
+# segmentation per flagged text); ``occlusion``, the words whose removal lowers the score most
+# (:mod:`nlp.classify.occlusion`; a scoring per word of each flagged text); ``auto``, words with a
+# sentence encoder (where a segmentation is under 1% of scoring) and grams without one (where it
+# would cost the fast mode a fifth of its speed on an archive where one message in nine is hostile).
+EXPLAIN_CHOICES = ("auto", "grams", "words", "occlusion")
+
+
+def explain_mode(explain: str, has_encoder: bool) -> str:
+    """``explain`` (one of :data:`EXPLAIN_CHOICES`) with ``auto`` resolved for a model with or
+    without a sentence encoder."""
+    if explain not in EXPLAIN_CHOICES:
+        raise ValueError(f"explain {explain!r}: choose one of {', '.join(EXPLAIN_CHOICES)}")
+    if explain == "auto":
+        return "words" if has_encoder else "grams"
+    return explain
+
+
 # When a flagged message offers nothing to quote (``好``, ``🌹🌹``, the first messages of a group
 # with no stated purpose): what the judgement rests on, so an admin is never shown a bare label.
 _SHORT = 4
@@ -112,7 +133,7 @@ def _choose(
     chosen: list[str] = []
     cutting: list[str] = []
     for gram, start, end in grams:
-        if overlaps(gram, chosen):
+        if _overlaps(gram, chosen):
             continue
         if _straddled(text, start, words, windows) or _straddled(text, end, words, windows):
             if len(cutting) < k:
@@ -125,12 +146,12 @@ def _choose(
         return chosen
     out: list[str] = []
     for gram in cutting:
-        if not overlaps(gram, out):
+        if not _overlaps(gram, out):
             out.append(gram)
     return out
 
 
-def overlaps(gram: str, chosen: list[str]) -> bool:
+def _overlaps(gram: str, chosen: list[str]) -> bool:
     """Whether ``gram`` lies inside a chosen one or holds one (a reason quotes each piece once)."""
     return any(gram in other or other in gram for other in chosen)
 
@@ -234,8 +255,9 @@ def reasons_for(
     terms: list[tuple[str, int]] | None = None,
     purpose: str = "",
 ) -> list[str]:
-    """Reasons for one flagged label. ``terms`` are :func:`top_terms` when the caller has them
-    cached (they depend only on the text and the label: a forwarded ad needs them once);
+    """Reasons for one flagged label. ``terms`` are what the caller found to quote (see
+    :data:`EXPLAIN_CHOICES`), cached (they depend only on the text and the label: a forwarded ad
+    needs them once); without them, :func:`top_terms`;
     ``purpose`` is the group's stated purpose, named in an off-topic reason."""
     reasons: list[str] = []
     if label == "ad":

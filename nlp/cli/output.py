@@ -16,7 +16,6 @@ from nlp.io import Message, RecordError, read_messages
 
 if TYPE_CHECKING:
     from nlp.classify import GroupProfile
-    from nlp.classify.occlusion import Occlusion
 
 err = Console(stderr=True)
 
@@ -61,20 +60,20 @@ def by_group_and_time(messages: Sequence[Message]) -> list[Message]:
 
 
 EXPLAIN_HELP = (
-    "How reasons find the words they quote: weights (the heads' heaviest n-grams; fast) or occlusion "
-    "(for negativity, the words whose removal lowers its score most: better evidence, one more "
-    "scoring per word of each flagged message)."
+    "How a negativity reason finds the words it quotes: grams (the head's heaviest n-grams; fastest), "
+    "words (content words weighed by the n-grams they touch), occlusion (the words whose removal "
+    "lowers the score most: one more scoring per word of each flagged message), or auto (words with "
+    "a sentence encoder, grams without one)."
 )
 
 
-def explain_rule(explain: str) -> Occlusion | None:
-    """``--explain`` for every command that writes reasons: the pipeline's ``occlusion`` setting."""
-    from nlp.classify.occlusion import explain_setting
+def explain_rule(explain: str) -> str:
+    """``--explain`` for every command that writes reasons, checked before any work starts."""
+    from nlp.classify.reasons import EXPLAIN_CHOICES
 
-    try:
-        return explain_setting(explain)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--explain") from None
+    if explain not in EXPLAIN_CHOICES:
+        raise typer.BadParameter(f"{explain!r}: choose one of {', '.join(EXPLAIN_CHOICES)}", param_hint="--explain")
+    return explain
 
 
 def read_groups(path: Path | None) -> dict[str, GroupProfile] | None:

@@ -26,8 +26,7 @@ def report_command(
     model: Annotated[Path, typer.Option(help="Classifier model directory.")] = DEFAULT_MODEL_DIR,
     groups: Annotated[Path | None, typer.Option(help="Group purposes: YAML/JSON {group: {topic, examples}}.")] = None,
     title: Annotated[str, typer.Option(help="Report title.")] = "群健康报告",
-    # a report is read by people, one flagged message at a time: the better evidence by default
-    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "occlusion",
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "auto",
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
 ) -> None:
     """Per group: activity, health metrics, label rates, topics over time, conflict alerts, a summary."""
@@ -40,13 +39,13 @@ def report_command(
     from nlp.topics import TopicModel
 
     profiles = read_groups(groups)
-    occlusion = explain_rule(explain)
+    explain = explain_rule(explain)
     report = SkippedRecords()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("读取 (reading)", total=5)
         messages = by_group_and_time(read_archives(inputs, strict, report))
         progress.update(task, advance=1, description="评分 (scoring)")
-        pipeline = Pipeline(model, profiles=profiles, occlusion=occlusion)
+        pipeline = Pipeline(model, profiles=profiles, explain=explain)
         verdicts = [v for start in range(0, len(messages), 512) for v in pipeline.score(messages[start : start + 512])]
         progress.update(task, advance=1, description="话题 (topics)")
         encoder = pipeline.classifier.encoder or Encoder()

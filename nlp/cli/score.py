@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -25,9 +25,6 @@ from nlp.cli.output import EXPLAIN_HELP, SkippedRecords, err, explain_rule, read
 from nlp.gc_policy import batch_gc
 from nlp.io import Message, RecordError, open_writer, read_messages
 from nlp.io.checkpoint import Checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint, truncate_to
-
-if TYPE_CHECKING:
-    from nlp.classify.occlusion import Occlusion
 
 # A checkpoint holds every group's learnt centroid (MBs for many groups in encoder-free mode), so it
 # is written at most this often by default (--checkpoint-seconds): a killed run redoes at most these
@@ -78,7 +75,7 @@ def score_command(
     progress: Annotated[bool | None, typer.Option(help="Progress bar (default: only on a terminal).")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad record instead of skipping it.")] = False,
     show: Annotated[int, typer.Option(help="Print this many flagged messages as a table on stderr.")] = 0,
-    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "weights",
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "auto",
     engine: Annotated[str, typer.Option(help="local, or ray: INPUT is a directory of shards, OUTPUT a directory.")] = (
         "local"
     ),
@@ -89,9 +86,9 @@ def score_command(
     """Label every message as ad / negativity / offtopic, with scores, a suggestion and reasons."""
     from nlp.pipeline import Pipeline
 
-    occlusion = explain_rule(explain)
+    explain = explain_rule(explain)
     if engine == "ray":
-        _score_on_ray(inputs, output, model, workers, address, output_format, device, occlusion)
+        _score_on_ray(inputs, output, model, workers, address, output_format, device, explain)
         return
     if engine != "local":
         raise typer.BadParameter(f"{engine!r}: choose local or ray", param_hint="--engine")
@@ -124,7 +121,7 @@ def score_command(
         backend=backend,
         vector_cache=vector_cache,
         text_workers=_text_workers(text_workers),
-        occlusion=occlusion,
+        explain=explain,
     )
     if checkpoint.state is not None:
         try:
@@ -267,14 +264,14 @@ def _score_on_ray(
     address: str | None,
     output_format: str,
     device: str,
-    occlusion: Occlusion | None,
+    explain: str,
 ) -> None:
     from nlp.distributed import score_with_ray
 
     if len(inputs) != 1 or not inputs[0].is_dir():
         raise typer.BadParameter("with --engine ray, give one input directory of shards", param_hint="INPUTS")
     try:
-        results = score_with_ray(inputs[0], output, model, workers, address, output_format, device, occlusion=occlusion)
+        results = score_with_ray(inputs[0], output, model, workers, address, output_format, device, explain=explain)
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         err.print(f"[red]错误[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None

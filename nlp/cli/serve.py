@@ -60,7 +60,7 @@ def serve_command(
         float,
         typer.Option(min=0, help="Save what was learnt of each group (into --db) at most this often, and at shutdown."),
     ] = 30.0,
-    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "weights",
+    explain: Annotated[str, typer.Option(help=EXPLAIN_HELP)] = "auto",
 ) -> None:
     """Serve /v1/moderate, /v1/moderations (OpenAI-compatible), group streams, feedback, /metrics."""
     import uvicorn

@@ -61,7 +61,7 @@ class Settings:
     vector_cache: str | Path | None = None  # on-disk vector cache directory, shared with batch jobs
     groups: str | Path | None = None  # group purposes and house rules (YAML/JSON, as ``qunshao score --groups``)
     state_seconds: float = 30.0  # how often the pipeline's learnt group state is saved (0: every request)
-    explain: str = "weights"  # how reasons find their words: weights or occlusion (nlp.classify.occlusion)
+    explain: str = "auto"  # how negativity reasons find their words (nlp.classify.reasons.EXPLAIN_CHOICES)
 
 
 PIPELINE_STATE = "pipeline"  # the name of the pickled Pipeline.state() in the store's blobs
@@ -74,14 +74,13 @@ class Service:
     def __init__(self, settings: Settings, pipeline=None) -> None:
         from nlp.classify import load_group_profiles
         from nlp.classify.model_files import DEFAULT_MODEL_DIR
-        from nlp.classify.occlusion import explain_setting
         from nlp.conflict import ConflictMonitor
         from nlp.pipeline import Pipeline
 
         self.settings = settings
         self.model_dir = Path(settings.model or DEFAULT_MODEL_DIR)
         self.pipeline = pipeline or Pipeline(
-            self.model_dir, vector_cache=settings.vector_cache, occlusion=explain_setting(settings.explain)
+            self.model_dir, vector_cache=settings.vector_cache, explain=settings.explain
         )
         self.store = Store(settings.db)
         self._state_lock = threading.Lock()
