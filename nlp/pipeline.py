@@ -499,9 +499,9 @@ class Pipeline:
         """The terms that reasons quote, per flagged label and distinct text of the batch, cached
         (bounded) across batches: archives repeat the same ads. By ``explain``: with occlusion, for
         its labels, the words whose removal lowers the score most, all texts' variants scored at
-        once; with words, for :data:`~nlp.classify.words.WORD_LABELS` (negativity), the words the
-        head's n-gram weights rest on; otherwise the heads' heaviest n-grams, ranked for the whole
-        batch at once."""
+        once; with words (and occlusion's other labels), for
+        :data:`~nlp.classify.words.WORD_LABELS`, the words the head's n-gram weights rest on;
+        otherwise the heads' heaviest n-grams, ranked for the whole batch at once."""
         found: dict[tuple[str, int], list[tuple[str, int]]] = {}
         after = self.classifier.preamble_view_labels() if prepared.tails is not None else ()
         for label in self.classifier.labels:
@@ -523,7 +523,7 @@ class Pipeline:
                 computed = occlusion_terms(
                     [prepared.unique[source] for source in sources], self._scorer(label), self.occlusion
                 )
-            elif self.explain == "words" and label in WORD_LABELS:
+            elif self.explain in ("words", "occlusion") and label in WORD_LABELS:  # occlusion's other labels
                 computed = [
                     placed(prepared.unique[source], top_words(prepared.unique[source], weights)) for source in sources
                 ]

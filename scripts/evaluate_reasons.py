@@ -1,22 +1,24 @@
-"""Do negativity reasons quote the words an admin would point at? -> docs/eval-reasons.md
+"""Do reasons quote the words an admin would point at? -> docs/eval-reasons.md
 
     python scripts/evaluate_reasons.py --output docs/eval-reasons.md
 
 The team marked, in each hostile message of its own chat dev and test sets, the words that carry
 the hostility (``data/labelled/negativity_evidence_{dev,test}.jsonl``: ``人肉`` in
-``再吵我就人肉你，把你信息发出来``; several where more than one would do). Each message goes
-through :class:`~nlp.pipeline.Pipeline` alone, as a bot would send it, with each way of finding the
-words a reason quotes (``explain``: the head's heaviest 2-3-grams, words weighed by the n-grams
-they touch, occlusion; :data:`nlp.classify.reasons.EXPLAIN_CHOICES`); for the messages the model
-flags as negativity, the terms its reasons quote (``攻击性用语「X」，第N字``) are compared with the
-marks. A term names the evidence when one lies inside the other or they share two or more
+``再吵我就人肉你，把你信息发出来``; several where more than one would do), and in ads the words of
+the offer (``ad_evidence_*``: on dev the ads with no contact detail or price, whose reasons rest on
+their terms; on test every ad). Each message goes through :class:`~nlp.pipeline.Pipeline` alone,
+with its group's stated purpose, as a bot would send it, with each way of finding the words a
+reason quotes (``explain``: the head's heaviest 2-3-grams, words weighed by the n-grams they touch,
+occlusion, negativity only; :data:`nlp.classify.reasons.EXPLAIN_CHOICES`); for the messages the
+model flags with the label, the terms its reasons quote (``攻击性用语「X」，第N字``,
+``广告用语「X」，第N字``) are compared with the marks. A term names the evidence when one lies inside the other or they share two or more
 characters at the same place in the message.
 
 Measured: *first* (the first quoted term names the evidence), *any* (some quoted term does),
 *term precision* (quoted terms that do, over all quoted), *none* (flagged messages with no term,
 only "no single word"). Also the cost: messages/s of ``Pipeline.score`` on the benchmark's
 synthetic archive (``scripts/bench.py``: built from the team's chat texts, about one message in
-ten flagged as hostile) with each setting. Every setting was chosen on dev; test was marked
+nine flagged as hostile and more as ads) with each setting. Every setting was chosen on dev; test was marked
 before anything was run on it and is reported only.
 """
 
@@ -41,10 +43,15 @@ from nlp.classify.model_files import load_classifier  # noqa: E402
 from nlp.io import Message  # noqa: E402
 from nlp.pipeline import Pipeline  # noqa: E402
 
-QUOTED = re.compile(r"^攻击性用语「(.+?)」(?:，第(\d+)字)?$")
+# label -> how its reasons quote a term
+QUOTED = {
+    "negativity": re.compile(r"^攻击性用语「(.+?)」(?:，第(\d+)字)?$"),
+    "ad": re.compile(r"^广告用语「(.+?)」(?:，第(\d+)字)?$"),
+}
 
 
-def load_evidence(path: Path) -> list[tuple[str, list[str]]]:
+def load_evidence(path: Path, topics: dict[str, str | None]) -> list[tuple[str, list[str], str | None]]:
+    """Marked messages with their group's stated purpose (``topics``: text -> purpose)."""
     rows = []
     for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         record = json.loads(line)
@@ -52,7 +59,9 @@ def load_evidence(path: Path) -> list[tuple[str, list[str]]]:
         missing = [m for m in marks if m not in text]
         if missing or not marks:
             raise ValueError(f"{path}:{n}: evidence {missing or marks} is not in the text")
-        rows.append((text, marks))
+        if text not in topics:
+            raise ValueError(f"{path}:{n}: not a message of the chat set it marks")
+        rows.append((text, marks, topics[text]))
     return rows
 
 
@@ -74,23 +83,23 @@ def names_evidence(text: str, term: str, position: int, marks: list[str]) -> boo
     return False
 
 
-def quoted_terms(reasons: list[str]) -> list[tuple[str, int]]:
+def quoted_terms(reasons: list[str], label: str) -> list[tuple[str, int]]:
     terms = []
     for reason in reasons:
-        match = QUOTED.match(reason)
+        match = QUOTED[label].match(reason)
         if match:
             terms.append((match.group(1), int(match.group(2) or 0)))
     return terms
 
 
-def measure(pipeline: Pipeline, rows: list[tuple[str, list[str]]]) -> dict:
+def measure(pipeline: Pipeline, rows: list[tuple[str, list[str], str | None]], label: str) -> dict:
     flagged = first = any_hit = quoted = hits = none = 0
-    for i, (text, marks) in enumerate(rows):
-        verdict = pipeline.score([Message(text=text, id=str(i))])[0]
-        if "negativity" not in verdict.labels:
+    for i, (text, marks, topic) in enumerate(rows):
+        verdict = pipeline.score([Message(text=text, id=str(i), group=f"g{i}", group_topic=topic)])[0]
+        if label not in verdict.labels:
             continue
         flagged += 1
-        found = [names_evidence(text, term, pos, marks) for term, pos in quoted_terms(verdict.reasons)]
+        found = [names_evidence(text, term, pos, marks) for term, pos in quoted_terms(verdict.reasons, label)]
         if not found:
             none += 1
             continue
@@ -108,12 +117,12 @@ def measure(pipeline: Pipeline, rows: list[tuple[str, list[str]]]) -> dict:
     }
 
 
-def rate(pipeline: Pipeline, messages: list[Message], batch: int = 1024) -> tuple[float, int]:
+def rate(pipeline: Pipeline, messages: list[Message], batch: int = 1024) -> tuple[float, int, int]:
+    """Messages/s, and how many were flagged as ads and as negativity (the reasons that quote words)."""
     started = time.perf_counter()
-    flagged = 0
-    for i in range(0, len(messages), batch):
-        flagged += sum("negativity" in v.labels for v in pipeline.score(messages[i : i + batch]))
-    return len(messages) / (time.perf_counter() - started), flagged
+    verdicts = [v for i in range(0, len(messages), batch) for v in pipeline.score(messages[i : i + batch])]
+    per_second = len(messages) / (time.perf_counter() - started)
+    return per_second, sum("ad" in v.labels for v in verdicts), sum("negativity" in v.labels for v in verdicts)
 
 
 def main() -> None:
@@ -126,27 +135,33 @@ def main() -> None:
 
     settings = ("grams", "words", "occlusion")
     lines = [
-        "# Negativity reasons: do they quote the hostile words?",
+        "# Reasons: do they quote the words an admin would point at?",
         "",
         f"Command: `python scripts/evaluate_reasons.py --output docs/eval-reasons.md` ({date.today()}), "
         f"on {cpu_name()}, {platform.machine()}. How it is measured: the script's docstring. "
         "`auto`, the default, is words with a sentence encoder (full) and grams without one.",
         "",
-        "| model | split | explain | flagged / marked | first | any | term precision | none |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        "| label | model | split | explain | flagged / marked | first | any | term precision | none |",
+        "|---|---|---|---|---|---:|---:|---:|---:|",
     ]
     costs = []
     for model in args.models:
         clf = load_classifier(ROOT / model)
-        for split in args.splits:
-            rows = load_evidence(ROOT / "data" / "labelled" / f"negativity_evidence_{split}.jsonl")
-            for name in settings:
-                m = measure(Pipeline(clf, explain=name, learn_groups=False), rows)
-                print(model, split, name, m, flush=True)
-                lines.append(
-                    f"| {Path(model).name} | {split} | {name} | {m['flagged']} / {m['messages']} | {m['first']} | "
-                    f"{m['any']} | {m['term_precision']} | {m['none']} |"
-                )
+        for label in ("negativity", "ad"):
+            for split in args.splits:
+                chat = ROOT / "data" / "labelled" / f"chat_{split}.jsonl"
+                topics = {
+                    r["text"]: r.get("group_topic") for r in map(json.loads, chat.read_text("utf-8").splitlines())
+                }
+                rows = load_evidence(ROOT / "data" / "labelled" / f"{label}_evidence_{split}.jsonl", topics)
+                # occlusion is negativity's only (nlp.classify.occlusion): an ad's words are the same with it
+                for name in settings if label == "negativity" else settings[:2]:
+                    m = measure(Pipeline(clf, explain=name, learn_groups=False), rows, label)
+                    print(label, model, split, name, m, flush=True)
+                    lines.append(
+                        f"| {label} | {Path(model).name} | {split} | {name} | {m['flagged']} / {m['messages']} | "
+                        f"{m['first']} | {m['any']} | {m['term_precision']} | {m['none']} |"
+                    )
         if args.archive:
             n = args.archive if clf.encoder is not None else args.archive * 10
             messages = synthetic_archive(n, 0.34)
@@ -156,9 +171,11 @@ def main() -> None:
                     # a fresh model each time: the encoder's in-memory cache must not carry the archive over
                     pipeline = Pipeline(load_classifier(ROOT / model), explain=name)
                     pipeline.score(warm_up)  # jieba, the encoder's sessions
-                    per_second, flagged = rate(pipeline, messages)
+                    per_second, ads, hostile = rate(pipeline, messages)
                     print(model, name, round(per_second), flush=True)
-                    costs.append(f"| {Path(model).name} | {name} | {round_} | {n} | {flagged} | {per_second:,.0f} |")
+                    costs.append(
+                        f"| {Path(model).name} | {name} | {round_} | {n} | {ads} / {hostile} | {per_second:,.0f} |"
+                    )
     if costs:
         lines += [
             "",
@@ -166,7 +183,7 @@ def main() -> None:
             "each run on a freshly loaded model after a warm-up on other messages, the settings taking "
             "turns (the VM's speed drifts by a quarter within minutes).",
             "",
-            "| model | explain | round | messages | flagged as negativity | messages/s |",
+            "| model | explain | round | messages | flagged as ad / negativity | messages/s |",
             "|---|---|---:|---:|---:|---:|",
             *costs,
         ]

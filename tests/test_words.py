@@ -1,4 +1,4 @@
-"""Words a negativity reason quotes, weighed by the n-grams they touch (nlp.classify.words). The
+"""Words an ad or negativity reason quotes, weighed by the n-grams they touch (nlp.classify.words). The
 model tests use the shipped models on messages written for these tests."""
 
 from __future__ import annotations
@@ -72,6 +72,17 @@ def test_words_name_the_insult_where_grams_named_filler(words_pipeline: Pipeline
     assert "negativity" in verdict.labels, verdict
     quoted = re.findall(r"攻击性用语「(.+?)」，第(\d+)字", " ".join(verdict.reasons))
     assert "蠢货" in [term for term, _ in quoted], verdict.reasons
+    for term, position in quoted:
+        assert text[int(position) - 1 :].startswith(term)
+
+
+def test_an_ad_without_contact_details_is_explained_by_its_offer(words_pipeline: Pipeline) -> None:
+    """By the heaviest 2-3-grams both models quoted 各类 here (and 包过 or 价格), not the service."""
+    text = "承接各类毕业论文代写，价格实惠，查重包过"
+    verdict = words_pipeline.score_one(Message(text=text, id="1", group_topic="南山夜跑团：跑步训练、路线约跑"))
+    assert "ad" in verdict.labels, verdict
+    quoted = re.findall(r"广告用语「(.+?)」，第(\d+)字", " ".join(verdict.reasons))
+    assert quoted and "代写" in quoted[0][0], verdict.reasons
     for term, position in quoted:
         assert text[int(position) - 1 :].startswith(term)
 

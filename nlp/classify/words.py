@@ -1,7 +1,7 @@
 """Words a reason may quote, and how much of a head's linear decision rests on each.
 
-A message's heaviest char 2-3-grams are often not a word an admin would point at: the negativity
-head spreads weight over everyday grams (``就是``, ``天天``) and over pieces of two words (``得到你``),
+A message's heaviest char 2-3-grams are often not a word an admin would point at: the heads spread
+weight over everyday grams (``就是``, ``天天``) and over pieces of two words (``得到你``),
 and a one-character insult (``滚``, ``狗``, ``逼``) is no 2-3-gram at all. So the candidates here are
 the message's content words (jieba, the project's stopwords and punctuation left out) and each pair
 of adjacent content words (``人/肉``, ``穷/逼``), and a word's weight is what leaving it out would take
@@ -11,7 +11,8 @@ that touches it. No rescoring, so it costs a segmentation per flagged text.
 On the team's marked dev messages (``scripts/evaluate_reasons.py``) the first quoted term of a
 flagged negativity message named the hostile words in 0.49 of them by the heaviest 2-3-grams and
 0.81 by words weighed this way (full model; encoder-free 0.47 -> 0.80); 2-3-grams alone, without
-the one-character grams, reached 0.66 / 0.73. Scoring the message again without each word
+the one-character grams, reached 0.66 / 0.73. For ads without a contact detail or a price, whose
+reasons rest on their terms, 0.47 -> 0.69 (encoder-free 0.46 -> 0.72). Scoring the message again without each word
 (:mod:`nlp.classify.occlusion`) does better on the full model (0.89), whose MLP the n-gram weights
 do not see, at the price of a scoring per word.
 
@@ -27,9 +28,10 @@ import numpy as np
 from nlp.classify.ngrams import gram_column
 from nlp.text import Segmenter, TextAnalysis, default_segmenter
 
-# Labels whose reasons quote words weighed here rather than the heaviest 2-3-grams: measured only
-# for negativity (the marked dev messages); ads quote their contact details first.
-WORD_LABELS = ("negativity",)
+# Labels whose reasons quote words weighed here rather than the heaviest 2-3-grams, with the marked
+# dev messages that measured it (off-topic's reasons rest on relatedness to the purpose, and no
+# marks say which of its words an admin would name).
+WORD_LABELS = ("ad", "negativity")
 
 
 class _GramWeights:
