@@ -12,9 +12,9 @@ On the team's marked dev messages (``scripts/evaluate_reasons.py``) the first qu
 flagged negativity message named the hostile words in 0.49 of them by the heaviest 2-3-grams and
 0.81 by words weighed this way (full model; encoder-free 0.47 -> 0.80); 2-3-grams alone, without
 the one-character grams, reached 0.66 / 0.73. For ads without a contact detail or a price, whose
-reasons rest on their terms, 0.47 -> 0.69 (encoder-free 0.46 -> 0.72). Scoring the message again without each word
-(:mod:`nlp.classify.occlusion`) does better on the full model (0.89), whose MLP the n-gram weights
-do not see, at the price of a scoring per word.
+reasons rest on their terms, 0.49 -> 0.70 (encoder-free 0.49 -> 0.76). Scoring a hostile message
+again without each word (:mod:`nlp.classify.occlusion`) does better on the full model's dev
+messages (0.89), whose MLP the n-gram weights do not see, at the price of a scoring per word.
 
 May import :mod:`nlp.text` and :mod:`nlp.classify.ngrams`.
 """
@@ -105,7 +105,8 @@ def word_weights(text: str, words: Sequence[str], weights: np.ndarray) -> list[f
 
 def top_words(analysis: TextAnalysis, weights: np.ndarray, k: int = 2, segmenter: Segmenter | None = None) -> list[str]:
     """Up to ``k`` candidate words of the message (its de-obfuscated form, the one the n-grams come
-    from) by :func:`word_weights`, heaviest first, none inside another, each weighing more than 0."""
+    from) by :func:`word_weights`, heaviest first, each weighing more than 0, no two sharing a
+    character (:func:`choose_apart`)."""
     text = analysis.deobfuscated
     words = candidates(text, segmenter)
     if not words:
