@@ -123,8 +123,8 @@ class Pipeline:
     again (same verdicts; for measuring). ``thread_context`` judges a reply's off-topic score with
     the message it answers (:mod:`nlp.classify.thread`; ``None``: each message alone), and
     ``broadcast`` raises the ad score of one member's same text posted to many groups
-    (:mod:`nlp.classify.broadcast`; ``None``: off). ``explain`` is how an ad or negativity reason
-    finds the words it quotes (:data:`~nlp.classify.reasons.EXPLAIN_CHOICES`: ``grams``, ``words``,
+    (:mod:`nlp.classify.broadcast`; ``None``: off). ``explain`` is how a reason finds the words it
+    quotes (:data:`~nlp.classify.reasons.EXPLAIN_CHOICES`: ``grams``, ``words``,
     ``occlusion`` with the settings ``occlusion``; ``auto``: words with a sentence encoder, grams
     without one).
     ``text_workers`` moves the text stage of :meth:`score_stream` into that many processes

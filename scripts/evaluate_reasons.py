@@ -6,12 +6,13 @@ The team marked, in each hostile message of its own chat dev and test sets, the 
 the hostility (``data/labelled/negativity_evidence_{dev,test}.jsonl``: ``人肉`` in
 ``再吵我就人肉你，把你信息发出来``; several where more than one would do), and in ads the words of
 the offer (``ad_evidence_*``: on dev the ads with no contact detail or price, whose reasons rest on
-their terms; on test every ad). Each message goes through :class:`~nlp.pipeline.Pipeline` alone,
+their terms; on test every ad), and in off-topic messages the words of the chatter
+(``offtopic_evidence_*``: ``火锅`` in ``你们吃过那家新开的火锅吗``). Each message goes through :class:`~nlp.pipeline.Pipeline` alone,
 with its group's stated purpose, as a bot would send it, with each way of finding the words a
 reason quotes (``explain``: the head's heaviest 2-3-grams, words weighed by the n-grams they touch,
 occlusion, negativity only; :data:`nlp.classify.reasons.EXPLAIN_CHOICES`); for the messages the
 model flags with the label, the terms its reasons quote (``攻击性用语「X」，第N字``,
-``广告用语「X」，第N字``) are compared with the marks. A term names the evidence when one lies inside the other or they share two or more
+``广告用语「X」``, ``闲聊用语「X」``) are compared with the marks. A term names the evidence when one lies inside the other or they share two or more
 characters at the same place in the message.
 
 Measured: *first* (the first quoted term names the evidence), *any* (some quoted term does),
@@ -47,6 +48,7 @@ from nlp.pipeline import Pipeline  # noqa: E402
 QUOTED = {
     "negativity": re.compile(r"^攻击性用语「(.+?)」(?:，第(\d+)字)?$"),
     "ad": re.compile(r"^广告用语「(.+?)」(?:，第(\d+)字)?$"),
+    "offtopic": re.compile(r"^闲聊用语「(.+?)」(?:，第(\d+)字)?$"),
 }
 
 
@@ -117,12 +119,12 @@ def measure(pipeline: Pipeline, rows: list[tuple[str, list[str], str | None]], l
     }
 
 
-def rate(pipeline: Pipeline, messages: list[Message], batch: int = 1024) -> tuple[float, int, int]:
-    """Messages/s, and how many were flagged as ads and as negativity (the reasons that quote words)."""
+def rate(pipeline: Pipeline, messages: list[Message], batch: int = 1024) -> tuple[float, int, int, int]:
+    """Messages/s, and how many were flagged with each label (the reasons that quote words)."""
     started = time.perf_counter()
     verdicts = [v for i in range(0, len(messages), batch) for v in pipeline.score(messages[i : i + batch])]
     per_second = len(messages) / (time.perf_counter() - started)
-    return per_second, sum("ad" in v.labels for v in verdicts), sum("negativity" in v.labels for v in verdicts)
+    return per_second, *(sum(label in v.labels for v in verdicts) for label in QUOTED)
 
 
 def main() -> None:
@@ -147,7 +149,7 @@ def main() -> None:
     costs = []
     for model in args.models:
         clf = load_classifier(ROOT / model)
-        for label in ("negativity", "ad"):
+        for label in QUOTED:
             for split in args.splits:
                 chat = ROOT / "data" / "labelled" / f"chat_{split}.jsonl"
                 topics = {
@@ -171,10 +173,11 @@ def main() -> None:
                     # a fresh model each time: the encoder's in-memory cache must not carry the archive over
                     pipeline = Pipeline(load_classifier(ROOT / model), explain=name)
                     pipeline.score(warm_up)  # jieba, the encoder's sessions
-                    per_second, ads, hostile = rate(pipeline, messages)
+                    per_second, hostile, ads, chatter = rate(pipeline, messages)
                     print(model, name, round(per_second), flush=True)
                     costs.append(
-                        f"| {Path(model).name} | {name} | {round_} | {n} | {ads} / {hostile} | {per_second:,.0f} |"
+                        f"| {Path(model).name} | {name} | {round_} | {n} | {ads} / {hostile} / {chatter} | "
+                        f"{per_second:,.0f} |"
                     )
     if costs:
         lines += [
@@ -183,7 +186,7 @@ def main() -> None:
             "each run on a freshly loaded model after a warm-up on other messages, the settings taking "
             "turns (the VM's speed drifts by a quarter within minutes).",
             "",
-            "| model | explain | round | messages | flagged as ad / negativity | messages/s |",
+            "| model | explain | round | messages | flagged as ad / negativity / off-topic | messages/s |",
             "|---|---|---:|---:|---:|---:|",
             *costs,
         ]

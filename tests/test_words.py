@@ -1,4 +1,4 @@
-"""Words an ad or negativity reason quotes, weighed by the n-grams they touch (nlp.classify.words). The
+"""Words a reason quotes, weighed by the n-grams they touch (nlp.classify.words). The
 model tests use the shipped models on messages written for these tests."""
 
 from __future__ import annotations
@@ -85,6 +85,17 @@ def test_an_ad_without_contact_details_is_explained_by_its_offer(words_pipeline:
     assert quoted and "代写" in quoted[0][0], verdict.reasons
     for term, position in quoted:
         assert text[int(position) - 1 :].startswith(term)
+
+
+def test_chatter_is_explained_by_what_it_is_about(words_pipeline: Pipeline) -> None:
+    """By the heaviest 2-3-grams both models quoted 你们 and 了吗 here."""
+    text = "昨晚的足球赛你们看了吗"
+    verdict = words_pipeline.score_one(
+        Message(text=text, id="1", group_topic="PPT设计学习群：排版、字体、配色与课程作业")
+    )
+    assert "offtopic" in verdict.labels, verdict
+    quoted = [term for term in re.findall(r"闲聊用语「(.+?)」", " ".join(verdict.reasons))]
+    assert "足球赛" in quoted and not {"你们", "了吗"} & set(quoted), verdict.reasons
 
 
 def test_auto_explains_by_words_with_an_encoder_and_by_grams_without(onnx_encoder) -> None:

@@ -27,14 +27,13 @@ _CONTACT_REASON = {
 }
 _TERM_REASON = {"ad": "广告用语", "negativity": "攻击性用语", "offtopic": "闲聊用语"}
 
-# How the terms an ad or negativity reason quotes are found (off-topic always quotes its heaviest
-# n-grams): ``grams``, the head's heaviest char 2-3-grams (batched, the cheapest); ``words``, content
-# words weighed by the n-grams they touch (:mod:`nlp.classify.words`; a segmentation per flagged
-# text); ``occlusion``, for negativity the words whose removal lowers the score most
-# (:mod:`nlp.classify.occlusion`; a scoring per word of each flagged text; ads take words); ``auto``,
-# words with a sentence encoder (where segmenting the flagged texts cost 1-3% of the benchmark
-# archive's time) and grams without one (where it halved the fast mode's speed: over a third of that
-# archive is flagged as ads or hostile).
+# How the terms a reason quotes are found: ``grams``, the head's heaviest char 2-3-grams (batched,
+# the cheapest); ``words``, content words weighed by the n-grams they touch (:mod:`nlp.classify.words`;
+# a segmentation per flagged text); ``occlusion``, for negativity the words whose removal lowers the
+# score most (:mod:`nlp.classify.occlusion`; a scoring per word of each flagged text; the other
+# labels take words); ``auto``, words with a sentence encoder (where segmenting the flagged texts
+# cost 1-4% of the benchmark archive's time) and grams without one (where it halved the fast mode's
+# speed: half of that archive is flagged).
 EXPLAIN_CHOICES = ("auto", "grams", "words", "occlusion")
 
 

@@ -60,7 +60,7 @@ def by_group_and_time(messages: Sequence[Message]) -> list[Message]:
 
 
 EXPLAIN_HELP = (
-    "How an ad or negativity reason finds the words it quotes: grams (the head's heaviest n-grams; "
+    "How a reason finds the words it quotes: grams (the head's heaviest n-grams; "
     "fastest), words (content words weighed by the n-grams they touch), occlusion (for negativity, the "
     "words whose removal lowers the score most: one more scoring per word of each flagged message), "
     "or auto (words with a sentence encoder, grams without one)."

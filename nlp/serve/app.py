@@ -61,7 +61,7 @@ class Settings:
     vector_cache: str | Path | None = None  # on-disk vector cache directory, shared with batch jobs
     groups: str | Path | None = None  # group purposes and house rules (YAML/JSON, as ``qunshao score --groups``)
     state_seconds: float = 30.0  # how often the pipeline's learnt group state is saved (0: every request)
-    explain: str = "auto"  # how ad and negativity reasons find their words (nlp.classify.reasons.EXPLAIN_CHOICES)
+    explain: str = "auto"  # how reasons find the words they quote (nlp.classify.reasons.EXPLAIN_CHOICES)
 
 
 PIPELINE_STATE = "pipeline"  # the name of the pickled Pipeline.state() in the store's blobs
