@@ -398,12 +398,33 @@ def test_threshold_follows_a_neighbourhood_not_a_one_message_spike() -> None:
     proba[:, 0] = scores
 
     def tuned(window: float) -> float:
-        clf = MessageClassifier(threshold_window=window)
+        clf = MessageClassifier(threshold_window=window, threshold_tie=0.0)  # the window alone
         clf.thresholds_, clf.block_thresholds_ = {}, {}
         return clf.tune_thresholds(proba, y, sample_weight=weights).thresholds_["ad"]
 
     assert tuned(0.0) == 0.75
     assert 0.3 < tuned(0.05) <= scores[50:54].min()  # above the negatives, at or below every positive
+
+
+def test_thresholds_within_the_tie_of_the_best_f1_count_as_tied() -> None:
+    """A plateau whose far end is higher by one light row: an exact-maximum rule sits at that end,
+    a tolerance takes the plateau's middle."""
+    scores = np.r_[np.full(40, 0.9), np.full(40, 0.1), [0.5]]
+    truth = np.r_[np.ones(40), np.zeros(40), [0]]
+    weights = np.r_[np.ones(80), [0.05]]  # the one negative at 0.5: a hair of F1 below 0.5
+    y = np.full((len(scores), len(LABELS)), -1, dtype=np.int8)
+    y[:, 0] = truth
+    proba = np.zeros((len(scores), len(LABELS)))
+    proba[:, 0] = scores
+
+    def tuned(tie: float) -> float:
+        clf = MessageClassifier(threshold_window=0.0, threshold_tie=tie)
+        clf.thresholds_, clf.block_thresholds_ = {}, {}
+        return clf.tune_thresholds(proba, y, sample_weight=weights).thresholds_["ad"]
+
+    exact, tolerant = tuned(0.0), tuned(0.02)
+    assert 0.5 < exact <= 0.9  # only the thresholds above the light negative reach the maximum
+    assert 0.1 < tolerant < exact  # the whole plateau from 0.11 to 0.90, its middle
 
 
 def test_ad_head_reads_the_group_purpose_only_where_one_is_known(small_model: MessageClassifier) -> None:

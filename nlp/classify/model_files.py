@@ -41,6 +41,8 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "relatedness_weight": clf.relatedness_weight,
             "block_precision": clf.block_precision,
             "min_block_score": clf.min_block_score,
+            "threshold_window": getattr(clf, "threshold_window", 0.0),
+            "threshold_tie": getattr(clf, "threshold_tie", 0.0),
             "mlp_labels": [label for label in clf.labels if clf.has_mlp(label)],
             "mlp_hidden": clf.mlp_hidden,
             "purpose_labels": list(clf._purpose_labels()),
