@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logit
 
 from nlp.classify.reasons import placed
 from nlp.classify.words import candidates, choose_apart
@@ -61,11 +62,6 @@ def without(text: str, word: str) -> str:
     return text.replace(word, "", 1)
 
 
-def _log_odds(proba: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(proba, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def occlusion_terms(
     analyses: Sequence[TextAnalysis], score: Scorer, rule: Occlusion = DEFAULT_OCCLUSION
 ) -> list[list[tuple[str, int]]]:
@@ -80,7 +76,8 @@ def occlusion_terms(
     for text, tried in zip(texts, words, strict=True):
         batch.append(text)
         batch += [without(text, word) for word in tried]
-    logits = _log_odds(score(batch)) if batch else np.zeros(0)
+    # clipped: a score of exactly 0 or 1 has no finite log-odds
+    logits = logit(np.clip(np.asarray(score(batch), dtype=np.float64), 1e-6, 1 - 1e-6)) if batch else np.zeros(0)
     out: list[list[tuple[str, int]]] = []
     at = 0
     for analysis, tried in zip(analyses, words, strict=True):

@@ -62,7 +62,7 @@ def candidates(text: str, segmenter: Segmenter | None = None, most: int = 16) ->
     at most ``most``."""
     segmenter = segmenter or default_segmenter()
     tokens = segmenter.cut(text)
-    content = [tok not in segmenter.stopwords and any(ch.isalnum() for ch in tok) for tok in tokens]
+    content = [segmenter.is_content(tok) for tok in tokens]
     words = [tok for tok, keep in zip(tokens, content, strict=True) if keep]
     pairs = [a + b for a, b, ka, kb in zip(tokens, tokens[1:], content, content[1:], strict=False) if ka and kb]
     return list(dict.fromkeys(words + pairs))[:most]

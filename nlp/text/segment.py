@@ -78,13 +78,13 @@ class Segmenter:
         """Every token, whitespace dropped, punctuation kept (it matters for n-gram features)."""
         return [tok for tok in self._ready().cut(text, HMM=self.hmm) if not tok.isspace()]
 
+    def is_content(self, token: str) -> bool:
+        """Whether a token of :meth:`cut` is a content word: no stopword, not only punctuation."""
+        return token not in self.stopwords and not _is_punctuation_or_space(token)
+
     def keywords(self, text: str, min_chars: int = 1) -> list[str]:
-        """Content words: no stopwords, no punctuation, at least ``min_chars`` characters."""
-        return [
-            tok
-            for tok in self.cut(text)
-            if len(tok) >= min_chars and tok not in self.stopwords and not _is_punctuation_or_space(tok)
-        ]
+        """Content words (:meth:`is_content`) of at least ``min_chars`` characters."""
+        return [tok for tok in self.cut(text) if len(tok) >= min_chars and self.is_content(tok)]
 
 
 @lru_cache(maxsize=1)
