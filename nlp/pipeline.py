@@ -485,8 +485,10 @@ class Pipeline:
             suggestion = clf.suggestion(gated)
         purpose = stated_purpose(message.group_topic, profile)
         for label in labels:
-            # (a label the group's rules brought back has no batch terms: found from the text)
-            reasons += reasons_for(label, analysis, self._weights[label], related, terms.get((label, row)), purpose)
+            quoted = terms.get((label, row))
+            if quoted is None:  # a label the group's rules brought back
+                quoted = self._restored_terms(label, analysis)
+            reasons += reasons_for(label, analysis, self._weights[label], related, quoted, purpose)
             if label == "offtopic" and continues_chatter:
                 reasons.append(CONTINUES_CHATTER)
             if label == "ad" and self.broadcast is not None and groups >= self.broadcast.min_groups:
@@ -519,21 +521,13 @@ class Pipeline:
             weights = self._weights[label]
             # a label also read after a greeting quotes that part: the greeting is never the evidence
             sources = [int(prepared.tails[t]) if label in after and prepared.tails[t] >= 0 else t for t in missing]
-            if self.explain == "occlusion" and label in self.occlusion.labels:
-                computed = occlusion_terms(
-                    [prepared.unique[source] for source in sources], self._scorer(label), self.occlusion
-                )
-            elif self.explain in ("words", "occlusion") and label in WORD_LABELS:  # occlusion's other labels
-                computed = [
-                    placed(prepared.unique[source], top_words(prepared.unique[source], weights)) for source in sources
-                ]
-            elif prepared.terms is not None:
+            if prepared.terms is not None and self._quotes_grams(label):
                 ranks = self._ranks.get(label)
                 if ranks is None:  # a bot's pipeline never needs them: not at start-up
                     ranks = self._ranks[label] = weight_ranks(weights)
                 computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, sources, ranks=ranks)
-            else:  # a bot's few messages: no candidates from the text stage
-                computed = [top_terms(prepared.unique[source], weights) for source in sources]
+            else:  # a bot's few messages have no candidates from the text stage
+                computed = self._quote(label, [prepared.unique[source] for source in sources])
             computed = [
                 terms if source == t else placed_in(terms, prepared.unique[t].raw, prepared.unique[source].raw)
                 for t, source, terms in zip(missing, sources, computed, strict=True)
@@ -544,6 +538,35 @@ class Pipeline:
                 while len(self._terms_cache) > 20_000:
                     self._terms_cache.popitem(last=False)
         return found
+
+    def _quotes_grams(self, label: str) -> bool:
+        """Whether ``explain`` quotes ``label`` by the head's heaviest n-grams (or by words)."""
+        if self.explain == "occlusion" and label in self.occlusion.labels:
+            return False
+        return not (self.explain in ("words", "occlusion") and label in WORD_LABELS)  # occlusion's other labels
+
+    def _quote(self, label: str, analyses: list[TextAnalysis]) -> list[list[tuple[str, int]]]:
+        """The terms ``explain`` quotes for ``label`` in each text, one text at a time (the batch's
+        n-gram ranking is :meth:`_terms`' own)."""
+        weights = self._weights[label]
+        if self.explain == "occlusion" and label in self.occlusion.labels:
+            return occlusion_terms(analyses, self._scorer(label), self.occlusion)
+        if not self._quotes_grams(label):
+            return [placed(analysis, top_words(analysis, weights)) for analysis in analyses]
+        return [top_terms(analysis, weights) for analysis in analyses]
+
+    def _restored_terms(self, label: str, analysis: TextAnalysis) -> list[tuple[str, int]]:
+        """Terms for a label the group's rules brought back (the batch found none: the label was
+        not decided then), quoted as ``explain`` quotes every other, and cached with them."""
+        key = (label, analysis.raw)
+        with self._terms_lock:
+            cached = self._terms_cache.get(key)
+        if cached is not None:
+            return cached
+        (terms,) = self._quote(label, [analysis])
+        with self._terms_lock:
+            self._terms_cache[key] = terms
+        return terms
 
     def _scorer(self, label: str) -> Callable[[list[str]], np.ndarray]:
         """Texts -> ``label``'s probability from the classifier alone (no group, no thread), for

@@ -408,6 +408,42 @@ def test_an_admins_warning_is_not_negativity_and_an_admin_is_never_blocked(pipel
     assert any("请人工处理" in r for r in sure.reasons)
 
 
+def test_chatter_the_groups_rules_bring_back_is_quoted_like_any_other(pipeline: Pipeline) -> None:
+    """An admin's grumble is not reported as negativity; the chatter it also is comes back (an
+    insult is not reported as chatter too), and its reason quotes what ``explain`` quotes for every
+    other flagged label: words in words mode, not the n-gram fallback."""
+    from nlp.classify.reasons import placed
+    from nlp.classify.words import top_words
+
+    grumbles = [
+        "这破天气热死了，老天爷有病吧",
+        "昨晚那部剧的男主是个渣男，垃圾编剧去死吧",
+        "你们谁看了昨晚的综艺，那个主持人真是个贱人",
+    ]
+    previous = pipeline.explain
+    pipeline.explain = "words"
+    pipeline.profiles["ppt"] = GroupProfile(topic=PPT, admins=["助教-木木"])
+    try:
+        member = pipeline.score([_msg(t, id=str(i), group="ppt", group_topic=PPT) for i, t in enumerate(grumbles)])
+        admin = pipeline.score(
+            [_msg(t, id=str(i), group="ppt", group_topic=PPT, user="助教-木木") for i, t in enumerate(grumbles)]
+        )
+    finally:
+        pipeline.profiles.pop("ppt")
+        pipeline.explain = previous
+    restored = [
+        (text, verdict)
+        for text, plain, verdict in zip(grumbles, member, admin, strict=True)
+        if "negativity" in plain.labels and "offtopic" not in plain.labels and "offtopic" in verdict.labels
+    ]
+    assert restored, "no grumble both insult and chatter for this model: pick others"
+    weights = pipeline.classifier.ngram_weights("offtopic")
+    for text, verdict in restored:
+        analysis = pipeline.classifier.prepare([_msg(text)], preambles=False).unique[0]
+        expected = [f"闲聊用语「{w}」，第{p}字" for w, p in placed(analysis, top_words(analysis, weights))]
+        assert expected and all(e in verdict.reasons for e in expected), (verdict.reasons, expected)
+
+
 def test_a_wrapped_pitch_is_explained_by_its_offer_not_its_greeting(pipeline: Pipeline) -> None:
     """The terms a wrapped pitch's reasons quote come from the words after the greeting and the
     seller's introduction (``我是`` weighs towards ads and was quoted), placed where they stand in
