@@ -547,6 +547,18 @@ def test_reasons_quote_terms_that_keep_to_word_boundaries() -> None:
         ]
 
 
+def test_a_memo_answers_for_one_owner_and_stays_bounded() -> None:
+    from nlp.classify.memo import OwnerMemo
+
+    memo: OwnerMemo[int] = OwnerMemo(most=3)
+    head, other = np.zeros(2), np.zeros(2)  # equal arrays, different heads
+    memo.answers_for(head).update(a=1, b=2)
+    assert memo.answers_for(head) == {"a": 1, "b": 2}  # kept while the owner is the same
+    assert memo.answers_for(other) == {}  # another owner: nothing of the first one's
+    memo.answers_for(other).update(a=1, b=2, c=3)
+    assert memo.answers_for(other) == {}  # full when fetched: emptied
+
+
 def test_word_cuts_remembered_by_window_answer_as_the_dictionary_does() -> None:
     # whether a word straddles a cut is kept per 4-character window across messages: the same
     # answer as the three dictionary lookups, at the ends of a text and with the memo cold or warm

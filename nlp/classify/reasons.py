@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from nlp.classify.memo import OwnerMemo
 from nlp.classify.ngrams import TermCandidates, gram_column, stable_order
 from nlp.text import Signal, TextAnalysis
 
@@ -84,7 +85,7 @@ def _straddled(text: str, cut: int, words: Mapping[str, int], windows: dict[str,
     ends there cuts it (``午吃`` in ``中午吃啥``, ``人都`` in ``男人都这样``). The heads weigh character
     grams, and the heaviest often cross words; an admin reading ``攻击性用语「人逼」`` learns nothing.
     Three dictionary lookups instead of segmenting every flagged message; the answer depends only on
-    the two characters either side, so ``windows`` (:class:`_WindowMemo`) keeps it per 4-character
+    the two characters either side, so ``windows`` (from ``_WINDOWS``) keeps it per 4-character
     window across messages: jieba's dictionary holds half a million entries, and three lookups in
     it that miss the CPU's caches cost ~1 µs, where chat repeats its windows."""
     if not 0 < cut < len(text):
@@ -95,30 +96,12 @@ def _straddled(text: str, cut: int, words: Mapping[str, int], windows: dict[str,
     if inside is None:
         get = words.get
         inside = get(window[1:3], 0) > 0 or get(window[0:3], 0) > 0 or get(window[1:4], 0) > 0
-        if len(windows) >= _WindowMemo.MAX:
-            windows.clear()
         windows[window] = inside
     return inside
 
 
-class _WindowMemo:
-    """Window -> answer (:func:`_straddled`), for one dictionary at a time (a caller passing another
-    one starts afresh), bounded; shared by the threads of a process (each answer is the same
-    whoever computes it)."""
-
-    MAX = 100_000
-
-    def __init__(self) -> None:
-        self._words: Mapping[str, int] | None = None
-        self._answers: dict[str, bool] = {}
-
-    def answers_for(self, words: Mapping[str, int]) -> dict[str, bool]:
-        if words is not self._words:
-            self._words, self._answers = words, {}
-        return self._answers
-
-
-_WINDOWS = _WindowMemo()
+# Window -> whether a dictionary word straddles its middle (:func:`_straddled`), per dictionary.
+_WINDOWS: OwnerMemo[bool] = OwnerMemo(most=100_000)
 
 
 def _choose(

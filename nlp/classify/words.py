@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nlp.classify.memo import OwnerMemo
 from nlp.classify.ngrams import gram_column
 from nlp.text import Segmenter, TextAnalysis, default_segmenter
 
@@ -34,27 +35,9 @@ from nlp.text import Segmenter, TextAnalysis, default_segmenter
 WORD_LABELS = ("ad", "negativity", "offtopic")
 
 
-class _GramWeights:
-    """Gram -> its weight in one head's weight vector (a caller passing another one starts afresh),
-    bounded: chat repeats its grams, and hashing each one (murmurhash, then a numpy lookup) was most
-    of :func:`word_weights`. Shared by a process's threads (each answer is the same whoever
-    computes it)."""
-
-    MAX = 200_000
-
-    def __init__(self) -> None:
-        self._weights: np.ndarray | None = None
-        self._known: dict[str, float] = {}
-
-    def of(self, weights: np.ndarray) -> dict[str, float]:
-        if weights is not self._weights:
-            self._weights, self._known = weights, {}
-        elif len(self._known) >= self.MAX:
-            self._known.clear()
-        return self._known
-
-
-_GRAM_WEIGHTS = _GramWeights()
+# Gram -> its weight in one head's weight vector: chat repeats its grams, and hashing each one
+# (murmurhash, then a numpy lookup) was most of :func:`word_weights`.
+_GRAM_WEIGHTS: OwnerMemo[float] = OwnerMemo(most=200_000)
 
 
 def candidates(text: str, segmenter: Segmenter | None = None, most: int = 16) -> list[str]:
@@ -72,7 +55,7 @@ def word_weights(text: str, words: Sequence[str], weights: np.ndarray) -> list[f
     """Per word (its first occurrence in ``text``), the summed ``weights`` of the char 1-3-grams of
     letters and digits that overlap it. Plain Python: a flagged message has a few dozen grams, too
     few for numpy's per-call cost."""
-    known = _GRAM_WEIGHTS.of(weights)
+    known = _GRAM_WEIGHTS.answers_for(weights)
     length = len(text)
     alnum = [ch.isalnum() for ch in text]
     # per gram length n: running[n][j] = summed weight of the grams of length n starting before j
