@@ -25,7 +25,7 @@ import numpy as np
 from nlp.classify import GroupProfile, MessageClassifier
 from nlp.classify.broadcast import DEFAULT_BROADCAST_RULE, BroadcastMemory, BroadcastRule
 from nlp.classify.classifier import Prepared
-from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting, text_block
+from nlp.classify.features import TextBlock, is_acknowledgement, is_greeting
 from nlp.classify.model_files import DEFAULT_MODEL_DIR, load_classifier
 from nlp.classify.occlusion import DEFAULT_OCCLUSION, Occlusion, occlusion_terms
 from nlp.classify.profile import admin_moderation, allows_ad, stated_purpose
@@ -179,7 +179,7 @@ class Pipeline:
         """Verdicts in input order. Thread-safe: group profiles are updated under a lock."""
         if not messages:
             return []
-        return self._finish(self._prepare(list(messages), text_block))
+        return self._finish(self._prepare(list(messages), self.classifier.text_stage()))
 
     def score_stream(self, batches: Iterable[Sequence[Message]]) -> Iterator[tuple[list[Message], list[Verdict]]]:
         """Score batches as they come, preparing the next batches (text analysis, tokenisation) while
@@ -223,14 +223,15 @@ class Pipeline:
         """Where the next batches' text work runs: here, or in the worker processes once the stream
         has shown it is big enough to repay starting them (``text_processes_after`` messages; they
         take a second or two to import) and they have started; until then, here."""
+        here = self.classifier.text_stage()
         if self.text_workers <= 0:
-            return text_block
+            return here
 
         def stage(texts: list[str]) -> TextBlock:
             processes = self._text_processes(len(texts))
             if processes is None:
-                return text_block(texts)
-            return processes.submit(text_block, texts).result()
+                return here(texts)
+            return processes.submit(here, texts).result()
 
         return stage
 
@@ -263,7 +264,9 @@ class Pipeline:
             initargs=(os.getpid(),),
         )
         # one empty task each: done once a process has imported the text stage
-        self._pool_started = [self._text_pool.submit(text_block, []) for _ in range(self.text_workers)]
+        self._pool_started = [
+            self._text_pool.submit(self.classifier.text_stage(), []) for _ in range(self.text_workers)
+        ]
 
     def close(self) -> None:
         """Stop the text-stage processes, if any (they also stop when the interpreter exits)."""

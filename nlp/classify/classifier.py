@@ -2,8 +2,9 @@
 
 scikit-learn contract: parameters in ``__init__``, learned state in ``*_`` attributes set by
 ``fit``, ``predict_proba`` returning ``(n, n_labels)``. Each label has its own logistic-regression
-head over [char n-grams | signal features | sentence embedding], joined for ``mlp_labels`` by a small
-MLP over signals + embedding (:mod:`nlp.classify.heads`); the off-topic head also reads how
+head over [char n-grams | their sounds (``sound_labels``) | signal features | sentence embedding],
+joined for ``mlp_labels`` by a small MLP over signals + embedding (:mod:`nlp.classify.heads`);
+the off-topic head also reads how
 related a message is to its group's purpose (:mod:`nlp.classify.profile`). Heads are calibrated
 with Platt scaling inside cross-validation, thresholds are then chosen on a dev set
 (:meth:`tune_thresholds`), and two thresholds per label give ``block`` / ``review`` / ``pass``.
@@ -18,9 +19,9 @@ its label.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, text_block
+from nlp.classify.features import SIGNAL_FEATURE_NAMES, TextBlock, sound_ngrams, text_block
 from nlp.classify.heads import StackedHead
 from nlp.classify.ngrams import NGRAM_FEATURES, TermCandidates, hash_ngrams, ngram_vectorizer
 from nlp.classify.profile import RELATEDNESS_NAMES, GroupProfile, relatedness, stated_purpose
@@ -70,21 +71,25 @@ class Features:
     related_weight: float = 1.0
     tails: np.ndarray | None = None  # message -> distinct text of its words after a preamble, -1: none
     tail_dense: np.ndarray | None = None  # embedding x embed_weight of those texts, for messages with one
+    sounds: sp.csr_matrix | None = None  # per distinct text: n-grams of how it sounds (None: not read)
 
     @property
     def n(self) -> int:
         return len(self.rows)
 
-    @cached_property
-    def base(self) -> sp.csr_matrix:
-        blocks = [self.ngrams[self.rows], sp.csr_matrix(self.signals[self.rows])]
-        if self.dense is not None:
-            blocks.append(sp.csr_matrix(self.dense))
-        return sp.hstack(blocks, format="csr")
-
-    @cached_property
-    def offtopic(self) -> sp.csr_matrix:
-        return sp.hstack([self.base, sp.csr_matrix(self.related * self.related_weight)], format="csr")
+    def base(self, sounds: bool) -> sp.csr_matrix:
+        """[n-grams | their sounds, where ``sounds`` | signals | embedding] per message, built once
+        per variant (fitting asks for it per head)."""
+        built = self.__dict__.setdefault("_base", {})
+        if sounds not in built:
+            blocks = [self.ngrams[self.rows]]
+            if sounds:
+                blocks.append(self.sounds[self.rows])
+            blocks.append(sp.csr_matrix(self.signals[self.rows]))
+            if self.dense is not None:
+                blocks.append(sp.csr_matrix(self.dense))
+            built[sounds] = sp.hstack(blocks, format="csr")
+        return built[sounds]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class Prepared:
     tokens: Tokenized | None  # for the encoder; None in encoder-free mode
     terms: TermCandidates | None = None  # what reasons may quote, per distinct text
     tails: np.ndarray | None = None  # per distinct text: the distinct text after its preamble, -1: none
+    sounds: sp.csr_matrix | None = None  # per distinct text: n-grams of how it sounds (None: not read)
 
 
 class MessageClassifier:
@@ -120,6 +126,7 @@ class MessageClassifier:
         threshold_tie: float = 0.02,
         purpose_labels: Sequence[str] = ("ad",),
         preamble_labels: Sequence[str] = ("ad",),
+        sound_labels: Sequence[str] = ("ad", "negativity"),
     ) -> None:
         self.encoder = encoder
         self.labels = tuple(labels)
@@ -137,6 +144,7 @@ class MessageClassifier:
         self.threshold_tie = threshold_tie
         self.purpose_labels = tuple(purpose_labels)
         self.preamble_labels = tuple(preamble_labels)
+        self.sound_labels = tuple(sound_labels)
 
     # ----------------------------------------------------------------- features
     def features(
@@ -156,7 +164,7 @@ class MessageClassifier:
         self,
         messages: Sequence[Message],
         dedup: bool = True,
-        text_stage: Callable[[list[str]], TextBlock] = text_block,
+        text_stage: Callable[[list[str]], TextBlock] | None = None,
         preambles: bool = True,
     ) -> Prepared:
         """The text stage, once per distinct text: analysis, n-grams, signals and the encoder's
@@ -178,10 +186,18 @@ class MessageClassifier:
         tails = None
         if preambles and self.preamble_view_labels():
             tails, texts = _with_tails(texts, distinct)
-        block = text_stage(texts)
+        block = (text_stage or self.text_stage())(texts)
         unique = block.analyses
         tokens = self.encoder.tokenize([a.normalized for a in unique], dedup) if self.encoder is not None else None
-        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens, block.terms, tails)
+        sounds = block.sounds
+        if sounds is None and self.reads_sounds():  # a caller's text stage that does not know of them
+            sounds = sound_ngrams(unique)
+        return Prepared(list(messages), rows, unique, block.ngrams, block.signals, tokens, block.terms, tails, sounds)
+
+    def text_stage(self) -> Callable[[list[str]], TextBlock]:
+        """:func:`~nlp.classify.features.text_block` as this model needs it (picklable: a pipeline
+        runs it in worker processes)."""
+        return functools.partial(text_block, sounds=self.reads_sounds())
 
     def complete(
         self, prepared: Prepared, profiles: MutableMapping[str, GroupProfile] | None = None, learn: bool = False
@@ -220,6 +236,7 @@ class MessageClassifier:
             self.relatedness_weight,
             tails,
             tail_dense,
+            prepared.sounds,
         )
 
     def _snapshot(self, profile: GroupProfile) -> GroupProfile:
@@ -297,11 +314,20 @@ class MessageClassifier:
         return hash_ngrams([analyze(t, segment=False).deobfuscated for t in texts]).toarray()
 
     def _head_input(self, label: str, feats: Features) -> sp.csr_matrix:
-        if label == "offtopic":
-            return feats.offtopic
-        if label in self._purpose_labels():
-            return sp.hstack([feats.base, sp.csr_matrix(self._purpose_block(feats))], format="csr")
-        return feats.base
+        base = feats.base(self.reads_sounds(label))
+        extra = self._extra_block(label, feats)
+        return sp.hstack([base, sp.csr_matrix(extra)], format="csr") if extra.shape[1] else base
+
+    def reads_sounds(self, label: str | None = None) -> bool:
+        """Whether ``label``'s head (without one: any head) reads the char n-grams of how a text
+        sounds (:mod:`nlp.text.sounds`), right after its char n-grams. Homophones are how insults
+        and contact words dodge filters; what a message is about is not in its sounds (dev: the
+        off-topic head lost F1 with them). Models saved before them read none."""
+        wanted = [x for x in getattr(self, "sound_labels", ()) if x in self.labels]
+        return bool(wanted) if label is None else label in wanted
+
+    def _sound_columns(self, label: str) -> int:
+        return NGRAM_FEATURES if self.reads_sounds(label) else 0
 
     def preamble_view_labels(self) -> tuple[str, ...]:
         """Labels also scored on a message's words after its greeting (none in models saved before
@@ -354,8 +380,8 @@ class MessageClassifier:
         )
         self.heads_: dict[str, CalibratedClassifierCV] = {}
         self.n_train_: dict[str, dict[str, int]] = {}
-        n_ngrams = feats.ngrams.shape[1]
         for j, label in enumerate(self.labels):
+            n_ngrams = feats.ngrams.shape[1] + self._sound_columns(label)
             known = y[:, j] != UNKNOWN
             target = y[known, j].astype(int)
             hidden = self._mlp_hidden(label, target)
@@ -410,9 +436,10 @@ class MessageClassifier:
         out = np.zeros((feats.n, len(self.labels)), dtype=np.float32)
         if feats.n == 0:
             return out
-        n_ngrams = feats.ngrams.shape[1]
-        n_text = n_ngrams + feats.signals.shape[1]
+        n_chars = feats.ngrams.shape[1]
         for j, label in enumerate(self.labels):
+            n_ngrams = n_chars + self._sound_columns(label)
+            n_text = n_ngrams + feats.signals.shape[1]
             weights, _, slope, offset, _ = self._head_parts(label)
             expected = (
                 n_text + (0 if feats.dense is None else feats.dense.shape[1]) + self._columns_after_embedding(label)
@@ -423,7 +450,9 @@ class MessageClassifier:
                     "a model trained with a sentence encoder needs that encoder attached (load_classifier does it), "
                     "and one trained by a qunshao with other signal features must be retrained"
                 )
-            per_text = np.asarray(feats.ngrams @ weights[:n_ngrams] + feats.signals @ weights[n_ngrams:n_text]).ravel()
+            per_text = np.asarray(feats.ngrams @ weights[:n_chars] + feats.signals @ weights[n_ngrams:n_text]).ravel()
+            if n_ngrams > n_chars:
+                per_text += np.asarray(feats.sounds @ weights[n_chars:n_ngrams]).ravel()
             extra = self._extra_block(label, feats)
             decision = self._decision(label, per_text, feats.rows, feats.signals, feats.dense, extra)
             out[:, j] = expit(-(slope * decision + offset))
@@ -472,7 +501,7 @@ class MessageClassifier:
         if not hasattr(self, "heads_"):
             return False
         label = self.labels[0]
-        text = ngram_vectorizer().n_features + len(SIGNAL_FEATURE_NAMES)
+        text = ngram_vectorizer().n_features + self._sound_columns(label) + len(SIGNAL_FEATURE_NAMES)
         return len(self._head_parts(label)[0]) > text + self._columns_after_embedding(label)
 
     def _columns_after_embedding(self, label: str) -> int:

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from nlp.classify.ngrams import TermCandidates, hash_ngrams, hash_ngrams_with_terms
 from nlp.text import CONTACT_KINDS, TextAnalysis, analyze_many
 from nlp.text.code_points import BATCHED_FROM, CodePoints, char_test
+from nlp.text.sounds import sound_text
 
 # Cues, written by the team from moderation experience (not from any evaluation set).
 _SECOND_PERSON = re.compile(r"你|您|尔|汝|你们|你妈|你家")
@@ -152,12 +153,21 @@ class TextBlock:
     ngrams: sp.csr_matrix
     signals: np.ndarray
     terms: TermCandidates | None = None
+    sounds: sp.csr_matrix | None = None  # char n-grams of how each text sounds, where asked for
 
 
-def text_block(texts: list[str]) -> TextBlock:
+def sound_ngrams(analyses: list[TextAnalysis]) -> sp.csr_matrix:
+    """Char n-grams of how each text sounds (:mod:`nlp.text.sounds`), hashed as the text's own are."""
+    return hash_ngrams([sound_text(a.deobfuscated) for a in analyses])
+
+
+def text_block(texts: list[str], sounds: bool = False) -> TextBlock:
+    """The text stage for ``texts``; ``sounds``: with :func:`sound_ngrams` (for a model whose heads
+    read them)."""
     analyses = analyze_many(texts)
     deobfuscated = [a.deobfuscated for a in analyses]
+    heard = sound_ngrams(analyses) if sounds else None
     if len(texts) < BATCHED_FROM:
-        return TextBlock(analyses, hash_ngrams(deobfuscated), signal_matrix(analyses))
+        return TextBlock(analyses, hash_ngrams(deobfuscated), signal_matrix(analyses), sounds=heard)
     ngrams, terms = hash_ngrams_with_terms(deobfuscated)
-    return TextBlock(analyses, ngrams, signal_matrix(analyses), terms)
+    return TextBlock(analyses, ngrams, signal_matrix(analyses), terms, heard)

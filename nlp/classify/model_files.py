@@ -47,8 +47,9 @@ def save_classifier(clf: MessageClassifier, directory: str | Path, extra: dict[s
             "mlp_hidden": clf.mlp_hidden,
             "purpose_labels": list(clf._purpose_labels()),
             "preamble_labels": list(clf.preamble_view_labels()),
+            "sound_labels": [label for label in clf.labels if clf.reads_sounds(label)],
         },
-        "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "qunshao")},
+        "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "pypinyin", "qunshao")},
     } | (extra or {})
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return directory
