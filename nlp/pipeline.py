@@ -171,6 +171,7 @@ class Pipeline:
         self._text_seen = 0
         self._lock = threading.Lock()
         self._weights = {label: self.classifier.ngram_weights(label) for label in self.classifier.labels}
+        self._sound_weights = {label: self.classifier.sound_weights(label) for label in self.classifier.labels}
         self._ranks: dict[str, np.ndarray] = {}  # weight_ranks of a head, on its first flagged batch
         self._terms_cache: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
         self._terms_lock = threading.Lock()
@@ -555,7 +556,8 @@ class Pipeline:
         if self.explain == "occlusion" and label in self.occlusion.labels:
             return occlusion_terms(analyses, self._scorer(label), self.occlusion)
         if not self._quotes_grams(label):
-            return [placed(analysis, top_words(analysis, weights)) for analysis in analyses]
+            sounds = self._sound_weights[label]
+            return [placed(analysis, top_words(analysis, weights, sounds=sounds)) for analysis in analyses]
         return [top_terms(analysis, weights) for analysis in analyses]
 
     def _restored_terms(self, label: str, analysis: TextAnalysis) -> list[tuple[str, int]]:

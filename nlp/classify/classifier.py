@@ -657,6 +657,14 @@ class MessageClassifier:
         lr, _ = _linear_part(self._estimator(label))
         return lr.coef_[0][: ngram_vectorizer().n_features]
 
+    def sound_weights(self, label: str) -> np.ndarray | None:
+        """Weight of each hashed n-gram of how a text sounds for ``label`` (None: the head reads no
+        sounds), for reasons: the columns right after :meth:`ngram_weights`."""
+        if not self.reads_sounds(label):
+            return None
+        lr, _ = _linear_part(self._estimator(label))
+        return lr.coef_[0][NGRAM_FEATURES : 2 * NGRAM_FEATURES]
+
 
 def _with_tails(texts: list[str], index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
     """Per text, the index of its words after a preamble among ``texts`` extended with them (-1:

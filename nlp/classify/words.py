@@ -29,6 +29,7 @@ import numpy as np
 from nlp.classify.memo import OwnerMemo
 from nlp.classify.ngrams import gram_column
 from nlp.text import Segmenter, TextAnalysis, default_segmenter
+from nlp.text.sounds import sound_text
 
 # Labels whose reasons quote words weighed here rather than the heaviest 2-3-grams (each measured on
 # marked dev messages: scripts/evaluate_reasons.py).
@@ -38,6 +39,8 @@ WORD_LABELS = ("ad", "negativity", "offtopic")
 # Gram -> its weight in one head's weight vector: chat repeats its grams, and hashing each one
 # (murmurhash, then a numpy lookup) was most of :func:`word_weights`.
 _GRAM_WEIGHTS: OwnerMemo[float] = OwnerMemo(most=200_000)
+# the same for the weights of how a gram sounds (a head that reads sounds: nlp.text.sounds)
+_SOUND_WEIGHTS: OwnerMemo[float] = OwnerMemo(most=200_000)
 
 
 def candidates(text: str, segmenter: Segmenter | None = None, most: int = 16) -> list[str]:
@@ -51,11 +54,14 @@ def candidates(text: str, segmenter: Segmenter | None = None, most: int = 16) ->
     return list(dict.fromkeys(words + pairs))[:most]
 
 
-def word_weights(text: str, words: Sequence[str], weights: np.ndarray) -> list[float]:
+def word_weights(text: str, words: Sequence[str], weights: np.ndarray, sounds: np.ndarray | None = None) -> list[float]:
     """Per word (its first occurrence in ``text``), the summed ``weights`` of the char 1-3-grams of
-    letters and digits that overlap it. Plain Python: a flagged message has a few dozen grams, too
-    few for numpy's per-call cost."""
+    letters and digits that overlap it, and with ``sounds`` (the head's weights of how grams sound)
+    the weight of how each of those grams sounds: a head that reads sounds splits a word's evidence
+    between the two. Plain Python: a flagged message has a few dozen grams, too few for numpy's
+    per-call cost."""
     known = _GRAM_WEIGHTS.answers_for(weights)
+    heard = _SOUND_WEIGHTS.answers_for(sounds) if sounds is not None else None
     length = len(text)
     alnum = [ch.isalnum() for ch in text]
     # per gram length n: running[n][j] = summed weight of the grams of length n starting before j
@@ -70,6 +76,11 @@ def word_weights(text: str, words: Sequence[str], weights: np.ndarray) -> list[f
                 if weight is None:
                     weight = known[gram] = float(weights[gram_column(gram)])
                 total += weight
+                if heard is not None:
+                    sound = heard.get(gram)
+                    if sound is None:
+                        sound = heard[gram] = float(sounds[gram_column(sound_text(gram))])
+                    total += sound
             sums.append(total)
         running.append(sums)
     out = []
@@ -86,15 +97,21 @@ def word_weights(text: str, words: Sequence[str], weights: np.ndarray) -> list[f
     return out
 
 
-def top_words(analysis: TextAnalysis, weights: np.ndarray, k: int = 2, segmenter: Segmenter | None = None) -> list[str]:
+def top_words(
+    analysis: TextAnalysis,
+    weights: np.ndarray,
+    k: int = 2,
+    segmenter: Segmenter | None = None,
+    sounds: np.ndarray | None = None,
+) -> list[str]:
     """Up to ``k`` candidate words of the message (its de-obfuscated form, the one the n-grams come
-    from) by :func:`word_weights`, heaviest first, each weighing more than 0, no two sharing a
-    character (:func:`choose_apart`)."""
+    from) by :func:`word_weights` (``sounds``: see there), heaviest first, each weighing more than
+    0, no two sharing a character (:func:`choose_apart`)."""
     text = analysis.deobfuscated
     words = candidates(text, segmenter)
     if not words:
         return []
-    return choose_apart(text, words, word_weights(text, words, weights), k, minimum=1e-9)  # weighing anything
+    return choose_apart(text, words, word_weights(text, words, weights, sounds), k, minimum=1e-9)  # weighing anything
 
 
 def choose_apart(text: str, words: Sequence[str], weights: Sequence[float], k: int, minimum: float) -> list[str]:
