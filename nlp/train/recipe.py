@@ -83,11 +83,15 @@ class Recipe:
     # (the model then reports only negativity); every label needs examples of both classes
     labels: tuple[str, ...] = LABELS
     # heads that also read the char n-grams of how each text sounds (nlp.text.sounds): homophones.
-    # dev, F1 / PR-AUC all rows (chat rows), full model: ad 0.934 / 0.985 -> 0.951 / 0.988 (chat
-    # 0.942 -> 0.956), negativity 0.845 / 0.921 -> 0.848 / 0.922 (chat 0.869 -> 0.885); encoder-free
-    # ad AP 0.980 -> 0.985, negativity AP 0.895 -> 0.898 (chat 0.930 -> 0.938); off-topic lost F1
-    # with them (encoder-free 0.821 -> 0.780), so it does not read them (docs/eval-notes.md)
-    sound_labels: tuple[str, ...] = ("ad", "negativity")
+    # None: ad and negativity with an encoder, none without. dev, F1 / PR-AUC all rows (chat rows),
+    # full model: ad 0.934 / 0.985 -> 0.951 / 0.987 (chat 0.942 -> 0.956), negativity 0.845 / 0.921
+    # -> 0.847 / 0.922 (chat 0.869 -> 0.876); off-topic lost F1 with them (encoder-free 0.821 ->
+    # 0.780). Encoder-free they gained less on dev (ad 0.932 -> 0.945, negativity 0.825 -> 0.829)
+    # and cost 12% of its throughput, below its benchmark bar (docs/eval-notes.md)
+    sound_labels: tuple[str, ...] | None = None
+
+
+SOUND_LABELS = ("ad", "negativity")  # the heads that read sounds by default, with an encoder
 
 
 def balance_weights(data: LabelledSet, chat_weight: float) -> np.ndarray:
@@ -336,7 +340,8 @@ def train(recipe: Recipe, say=print) -> tuple[MessageClassifier, dict]:
     train_set, dev_set = (labelled.only(recipe.labels) for labelled in training_sets(recipe))
     say(f"train rows {len(train_set)}, dev rows {len(dev_set)}; encoder {recipe.encoder or 'none (encoder-free)'}")
     encoder = Encoder(recipe.encoder) if recipe.encoder else None
-    clf = MessageClassifier(encoder=encoder, labels=recipe.labels, C=recipe.C, sound_labels=recipe.sound_labels)
+    sounds = recipe.sound_labels if recipe.sound_labels is not None else SOUND_LABELS if encoder is not None else ()
+    clf = MessageClassifier(encoder=encoder, labels=recipe.labels, C=recipe.C, sound_labels=sounds)
     clf.fit(train_set.messages, train_set.y, sample_weight=balance_weights(train_set, recipe.chat_weight))
     dev_proba = clf.predict_proba(dev_set.messages)
     chat_rows = np.array([not s.startswith(("cold_", "swsr_")) for s in dev_set.sources])
