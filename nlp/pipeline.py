@@ -530,7 +530,7 @@ class Pipeline:
                 if ranks is None:  # a bot's pipeline never needs them: not at start-up
                     ranks = self._ranks[label] = weight_ranks(weights)
                 computed = top_terms_of_batch(prepared.unique, weights, prepared.terms, sources, ranks=ranks)
-            else:  # a bot's few messages have no candidates from the text stage
+            else:  # words or occlusion; or grams for a bot's few messages (no batch candidates)
                 computed = self._quote(label, [prepared.unique[source] for source in sources])
             computed = [
                 terms if source == t else placed_in(terms, prepared.unique[t].raw, prepared.unique[source].raw)
