@@ -44,6 +44,9 @@ from nlp.text.preamble import after_preamble
 
 LABELS = ("ad", "negativity", "offtopic")
 UNKNOWN = -1
+# Heads that read how a text sounds (nlp.text.sounds) unless told otherwise: homophones are how
+# insults and contact words dodge filters; what a message is about is not in its sounds
+SOUND_LABELS = ("ad", "negativity")
 
 
 class TrainingDataError(ValueError):
@@ -126,7 +129,7 @@ class MessageClassifier:
         threshold_tie: float = 0.02,
         purpose_labels: Sequence[str] = ("ad",),
         preamble_labels: Sequence[str] = ("ad",),
-        sound_labels: Sequence[str] = ("ad", "negativity"),
+        sound_labels: Sequence[str] = SOUND_LABELS,
     ) -> None:
         self.encoder = encoder
         self.labels = tuple(labels)

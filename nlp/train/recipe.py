@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
-from nlp.classify.classifier import LABELS, UNKNOWN, MessageClassifier
+from nlp.classify.classifier import LABELS, SOUND_LABELS, UNKNOWN, MessageClassifier
 from nlp.embed import Encoder
 from nlp.io import Message
 from nlp.train.datasets import (
@@ -89,9 +89,6 @@ class Recipe:
     # 0.780). Encoder-free they gained less on dev (ad 0.932 -> 0.945, negativity 0.825 -> 0.829)
     # and cost 12% of its throughput, below its benchmark bar (docs/eval-notes.md)
     sound_labels: tuple[str, ...] | None = None
-
-
-SOUND_LABELS = ("ad", "negativity")  # the heads that read sounds by default, with an encoder
 
 
 def balance_weights(data: LabelledSet, chat_weight: float) -> np.ndarray:
