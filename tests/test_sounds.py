@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,11 @@ def test_a_text_stage_without_sounds_is_completed_by_the_model(models: dict[str,
     own = model.predict_proba_features(model.complete(model.prepare(messages)))
     bare = model.predict_proba_features(model.complete(model.prepare(messages, text_stage=text_block)))
     assert np.array_equal(own, bare)
+
+
+def test_features_without_the_sound_block_are_refused_by_name(models: dict[str, MessageClassifier]) -> None:
+    """A hand-built Features whose sound block is missing must say so, not fail inside a product."""
+    model = models["heard"]
+    feats = model.complete(model.prepare(_messages(["加薇信 abc_123 领资料"])))
+    with pytest.raises(ValueError, match="sound block"):
+        model.predict_proba_features(dataclasses.replace(feats, sounds=None))

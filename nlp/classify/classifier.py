@@ -455,6 +455,11 @@ class MessageClassifier:
                 )
             per_text = np.asarray(feats.ngrams @ weights[:n_chars] + feats.signals @ weights[n_ngrams:n_text]).ravel()
             if n_ngrams > n_chars:
+                if feats.sounds is None:
+                    raise ValueError(
+                        f"the {label!r} head reads how texts sound, but these features carry no sound block: "
+                        "build them with this model's text_stage() or complete()"
+                    )
                 per_text += np.asarray(feats.sounds @ weights[n_chars:n_ngrams]).ravel()
             extra = self._extra_block(label, feats)
             decision = self._decision(label, per_text, feats.rows, feats.signals, feats.dense, extra)
