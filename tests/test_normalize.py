@@ -142,6 +142,9 @@ def test_qq_face_codes_read_as_emoji_where_a_slash_cannot_be_ordinary_text() -> 
     # one character with a word on either side is ordinary text; so are ASCII names and link paths
     for text in ("强/弱", "红/色", "早饭/午饭", "男/女", "收到/强", "https://a.com/ok", "http://x.cn/刀"):
         assert normalize(text) == text
+    # QQ's newer faces as well; a list of actions that share a face's word stays text
+    assert normalize("好的/比心/笑哭") == "好的🫶😂" and normalize("[doge]") == "🐶"
+    assert normalize("关注/点赞/评论") == "关注/点赞/评论"
     aligned = normalize_aligned("私/玫瑰")
     at = aligned.text.index("🌹")
     assert aligned.source_span(at, at + 1) == (1, 4)

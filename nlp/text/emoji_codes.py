@@ -156,6 +156,32 @@ WECHAT_EMOJI: dict[str, str] = {
     "发抖": "🥶",
     "怄火": "😠",
     "转圈": "💫",
+    # QQ's newer panel (its "super faces"), which QQ writes inline as ``/name`` like the classic
+    # ones; names that are also everyday words in lists of actions (点赞, 评论, 关注) are left out,
+    # since ``关注/点赞/评论`` is text, not a face
+    "笑哭": "😂",
+    "比心": "🫶",
+    "汪汪": "🐶",
+    "斜眼笑": "😏",
+    "喷血": "😵",
+    "无眼笑": "😆",
+    "敬礼": "🫡",
+    "狂笑": "🤣",
+    "面无表情": "😐",
+    "魔鬼笑": "😈",
+    "睁眼": "👀",
+    "托腮": "🤔",
+    "泪奔": "😭",
+    "吃糖": "🍬",
+    "酸了": "🍋",
+    "拜谢": "🙏",
+    "头秃": "😫",
+    "暗中观察": "👀",
+    "辣眼睛": "😵",
+    "脑阔疼": "🤕",
+    "问号脸": "❓",
+    "牛啊": "👍",
+    "doge": "🐶",
 }
 
 _NAMES = "|".join(re.escape(name) for name in sorted(WECHAT_EMOJI, key=len, reverse=True))
