@@ -660,3 +660,23 @@ def test_a_pitch_after_a_greeting_is_also_scored_on_its_own(small_model: Message
     del older.preamble_labels  # a model saved before the view existed scores as it was tuned
     np.testing.assert_allclose(older.predict_proba(messages), whole, atol=1e-7)
     assert not older.prepare(messages).unique[3:]
+
+
+def test_the_words_after_a_greeting_are_judged_against_the_purpose_by_themselves(
+    small_model: MessageClassifier,
+) -> None:
+    """A greeting names the group's audience (宝妈们, the purpose's own words), and the ad head reads
+    "related to the purpose" as "less of an ad": the offer after it must be related to the purpose
+    as it is, not as the greeting makes it. So, with a stated purpose, the wrapped message's second
+    reading is exactly the offer read alone in the same group."""
+    topic = "宝妈育儿交流群：0-3岁宝宝喂养、睡眠与健康"
+    wrapped = Message(
+        text="早上好宝妈们！我是做母婴护理的小周，月嫂育婴师都能介绍，本月签约立减八百", id="w", group_topic=topic
+    )
+    offer = Message(text="月嫂育婴师都能介绍，本月签约立减八百", id="o", group_topic=topic)
+    whole_only = copy.deepcopy(small_model)
+    whole_only.preamble_labels = ()
+    ad = LABELS.index("ad")
+    whole, alone = whole_only.predict_proba([wrapped, offer])[:, ad]
+    assert alone > whole  # the greeting did hide part of the offer
+    assert small_model.predict_proba([wrapped])[0, ad] == pytest.approx(alone, abs=1e-6)

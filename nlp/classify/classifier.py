@@ -75,6 +75,7 @@ class Features:
     tails: np.ndarray | None = None  # message -> distinct text of its words after a preamble, -1: none
     tail_dense: np.ndarray | None = None  # embedding x embed_weight of those texts, for messages with one
     sounds: sp.csr_matrix | None = None  # per distinct text: n-grams of how it sounds (None: not read)
+    tail_related: np.ndarray | None = None  # relatedness of those texts to the purpose, for messages with one
 
     @property
     def n(self) -> int:
@@ -108,6 +109,7 @@ class Prepared:
     terms: TermCandidates | None = None  # what reasons may quote, per distinct text
     tails: np.ndarray | None = None  # per distinct text: the distinct text after its preamble, -1: none
     sounds: sp.csr_matrix | None = None  # per distinct text: n-grams of how it sounds (None: not read)
+    tail_related: np.ndarray | None = None  # relatedness of those texts to the purpose, for messages with one
 
 
 class MessageClassifier:
@@ -216,17 +218,21 @@ class MessageClassifier:
         if prepared.tails is not None and (prepared.tails[rows] >= 0).any():
             tails = prepared.tails[rows]
         if prepared.tokens is not None:
-            vectors = self.encoder.encode_tokenized(prepared.tokens)
-            space = vectors[rows]
+            per_text = self.encoder.encode_tokenized(prepared.tokens)
+            space = per_text[rows]
             dense = space * self.embed_weight
             if tails is not None:
-                tail_dense = vectors[tails[tails >= 0]] * self.embed_weight
+                tail_dense = per_text[tails[tails >= 0]] * self.embed_weight
         else:  # flat rows: the groups' rows are gathered from it without scipy's overhead
-            space = SparseRows.from_matrix(prepared.ngrams).take(rows)
+            per_text = SparseRows.from_matrix(prepared.ngrams)
+            space = per_text.take(rows)
         if not learn:
             in_batch = {m.group for m in messages}
             profiles = {g: self._snapshot(p) for g, p in (profiles or {}).items() if g in in_batch}
         related = self._relatedness(messages, space, profiles if profiles is not None else {})
+        tail_related = None
+        if tails is not None:
+            tail_related = self._tail_purposes(messages, tails, per_text, profiles if profiles is not None else {})
         analyses = [prepared.unique[i] for i in rows]
         return Features(
             analyses,
@@ -240,7 +246,27 @@ class MessageClassifier:
             tails,
             tail_dense,
             prepared.sounds,
+            tail_related,
         )
+
+    def _tail_purposes(
+        self,
+        messages: Sequence[Message],
+        tails: np.ndarray,
+        per_text: np.ndarray | SparseRows,
+        profiles: MutableMapping[str, GroupProfile],
+    ) -> np.ndarray:
+        """Relatedness to the purpose of each message's words after its preamble, for the messages
+        that have them (the group's own chat is not asked: the message as a whole joins it).
+
+        Why not the whole message's: a greeting names the group's audience (``早上好宝妈们``,
+        ``哈喽各位烘焙爱好者``), which is the purpose's vocabulary, and the ad head reads "related to
+        the purpose" as "less of an ad"; the offer after it was judged as related as the greeting
+        made it. Dev (chat rows + COLD/SWSR dev): ad AP 0.987 -> 0.989 full, 0.980 -> 0.982
+        encoder-free, four and two more greeting-wrapped pitches caught, no new false alarm."""
+        has = np.flatnonzero(tails >= 0)
+        space = _rows_of(per_text, tails[has])
+        return self._relatedness([messages[i] for i in has], space, profiles, own_chat=False)
 
     def _snapshot(self, profile: GroupProfile) -> GroupProfile:
         """A copy to score against without learning; purpose vectors are computed on the original
@@ -250,9 +276,14 @@ class MessageClassifier:
         return copy.deepcopy(profile)
 
     def _relatedness(
-        self, messages: Sequence[Message], space, profiles: MutableMapping[str, GroupProfile]
+        self,
+        messages: Sequence[Message],
+        space,
+        profiles: MutableMapping[str, GroupProfile],
+        own_chat: bool = True,
     ) -> np.ndarray:
-        """Per group, in message order: relatedness to the purpose and to the group's own chat.
+        """Per group, in message order: relatedness to the purpose and, with ``own_chat``, to the
+        group's own chat (without it those columns stay 0 and no centroid is read or learnt).
 
         A record's ``group_topic`` overrides the profile's purpose (a bot may send it per message);
         the group's centroid is shared whatever purpose each record names."""
@@ -266,10 +297,14 @@ class MessageClassifier:
             topics = [stated_purpose(messages[i].group_topic, profile) for i in idx] if per_record else [profile.topic]
             if len(set(topics)) == 1:  # the usual case: one purpose for the whole group
                 rows = np.asarray(idx)
-                out[rows] = relatedness(self._purpose(topics[0], profile), profile, _rows_of(space, rows))
+                out[rows] = relatedness(
+                    self._purpose(topics[0], profile), profile if own_chat else None, _rows_of(space, rows)
+                )
                 continue
             for i, topic in zip(idx, topics, strict=True):
-                out[i] = relatedness(self._purpose(topic, profile), profile, _rows_of(space, np.asarray([i])))[0]
+                out[i] = relatedness(
+                    self._purpose(topic, profile), profile if own_chat else None, _rows_of(space, np.asarray([i]))
+                )[0]
         return out
 
     def _purpose(self, topic: str, profile: GroupProfile) -> np.ndarray | None:
@@ -356,8 +391,10 @@ class MessageClassifier:
         rather than "unrelated": the public sets and a bot message with no profile must score as
         before, and every ad training row has a purpose while most negatives (COLD, SWSR) do not,
         so a "purpose known" column would learn the data source, not the group."""
-        related = feats.related[:, :2] - self.purpose_centre_
-        return (related * feats.related[:, 2:3] * feats.related_weight).astype(np.float32)
+        return self._purpose_block_of(feats.related, feats.related_weight)
+
+    def _purpose_block_of(self, related: np.ndarray, weight: float) -> np.ndarray:
+        return ((related[:, :2] - self.purpose_centre_) * related[:, 2:3] * weight).astype(np.float32)
 
     # --------------------------------------------------------------- estimator
     def fit(
@@ -467,7 +504,10 @@ class MessageClassifier:
             if feats.tails is not None and label in self.preamble_view_labels():
                 # the words after a greeting, in the same message and group: the higher score stands
                 has = feats.tails >= 0
-                tail = self._decision(label, per_text, feats.tails[has], feats.signals, feats.tail_dense, extra[has])
+                tail_extra = extra[has]
+                if feats.tail_related is not None and label in self._purpose_labels():
+                    tail_extra = self._purpose_block_of(feats.tail_related, feats.related_weight)
+                tail = self._decision(label, per_text, feats.tails[has], feats.signals, feats.tail_dense, tail_extra)
                 out[has, j] = np.maximum(out[has, j], expit(-(slope * tail + offset)))
         return out
 
