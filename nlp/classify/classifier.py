@@ -109,7 +109,6 @@ class Prepared:
     terms: TermCandidates | None = None  # what reasons may quote, per distinct text
     tails: np.ndarray | None = None  # per distinct text: the distinct text after its preamble, -1: none
     sounds: sp.csr_matrix | None = None  # per distinct text: n-grams of how it sounds (None: not read)
-    tail_related: np.ndarray | None = None  # relatedness of those texts to the purpose, for messages with one
 
 
 class MessageClassifier:
@@ -394,6 +393,7 @@ class MessageClassifier:
         return self._purpose_block_of(feats.related, feats.related_weight)
 
     def _purpose_block_of(self, related: np.ndarray, weight: float) -> np.ndarray:
+        """:meth:`_purpose_block` for any rows of relatedness columns (a message's, or its tail's)."""
         return ((related[:, :2] - self.purpose_centre_) * related[:, 2:3] * weight).astype(np.float32)
 
     # --------------------------------------------------------------- estimator
