@@ -230,7 +230,7 @@ class MessageClassifier:
             profiles = {g: self._snapshot(p) for g, p in (profiles or {}).items() if g in in_batch}
         related = self._relatedness(messages, space, profiles if profiles is not None else {})
         tail_related = None
-        if tails is not None:
+        if tails is not None and set(self.preamble_view_labels()) & set(self._purpose_labels()):
             tail_related = self._tail_purposes(messages, tails, per_text, profiles if profiles is not None else {})
         analyses = [prepared.unique[i] for i in rows]
         return Features(
